@@ -1,0 +1,135 @@
+// Binary elementwise kernels with numpy broadcasting, with tfjs-backend-cpu's semantics.
+import {backend_util, DataType, KernelConfig, KernelFunc, TensorInfo, upcastType} from '@tensorflow/tfjs-core';
+
+import {Expr, Helper} from '../src/codegen/elementwise.js';
+import {inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
+
+interface BinarySpec {
+  f32: string;
+  /** Integer version (int32 and bool inputs); absent: computed in f32 and the result is float32. */
+  i32?: string;
+  /** Result is bool (comparisons, logic). */
+  bool?: boolean;
+  /** Result is always float32 (RealDiv, Atan2). */
+  float?: boolean;
+  /** Result is always int32 (FloorDiv, BitwiseAnd). */
+  int?: boolean;
+  helper?: Helper;
+}
+
+const EITHER_NAN = (expr: string) => `select(${expr}, nanF32(), isNan($0) || isNan($1))`;
+
+const POW_HELPER: Helper = {
+  name: 'powF32',
+  code: `fn powF32(a: f32, b: f32) -> f32 {
+  // WGSL's pow is undefined for a < 0; tfjs gives the real result for integral exponents.
+  if (b == 0.0) { return 1.0; }
+  let r = pow(abs(a), b);
+  if (a < 0.0) {
+    if (floor(b) != b) { return nanF32(); }
+    if (abs(b % 2.0) == 1.0) { return -r; }
+  }
+  if (a == 0.0 && b < 0.0) { return infF32(); }
+  return r;
+}
+fn powI32(a: i32, b: i32) -> i32 {
+  // Negative exponents: tfjs truncates the fraction (1 and -1 stay exact).
+  if (b < 0) { if (a == 1) { return 1; } if (a == -1) { return select(1, -1, (b & 1) == 1); } return 0; }
+  var result = 1; var base = a; var e = b;
+  loop { if (e == 0) { break; } if ((e & 1) == 1) { result = result * base; } base = base * base; e = e >> 1u; }
+  return result;
+}`,
+};
+
+const MOD_HELPER: Helper = {
+  name: 'modF32',
+  code: `fn modF32(a: f32, b: f32) -> f32 {
+  // The result takes the divisor's sign, as in tfjs.
+  let r = a % b;
+  if ((a < 0.0 && b < 0.0) || (a >= 0.0 && b >= 0.0)) { return r; }
+  return (r + b) % b;
+}
+fn modI32(a: i32, b: i32) -> i32 {
+  if (b == 0) { return 0; }
+  let r = a % b;
+  if ((a < 0 && b < 0) || (a >= 0 && b >= 0)) { return r; }
+  return (r + b) % b;
+}`,
+};
+
+const FLOORDIV_HELPER: Helper = {
+  name: 'floorDivI32',
+  code: `fn floorDivI32(a: i32, b: i32) -> i32 {
+  if (b == 0) { return 0; }
+  let q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) { return q - 1; }
+  return q;
+}`,
+};
+
+export const BINARY: Record<string, BinarySpec> = {
+  Add: {f32: '$0 + $1', i32: '$0 + $1'},
+  Sub: {f32: '$0 - $1', i32: '$0 - $1'},
+  Multiply: {f32: '$0 * $1', i32: '$0 * $1'},
+  RealDiv: {f32: '$0 / $1', float: true},
+  // tfjs-backend-cpu returns int32 for FloorDiv whatever the inputs.
+  FloorDiv: {f32: 'floor($0 / $1)', i32: 'floorDivI32($0, $1)', helper: FLOORDIV_HELPER, int: true},
+  Maximum: {f32: EITHER_NAN('max($0, $1)'), i32: 'max($0, $1)'},
+  Minimum: {f32: EITHER_NAN('min($0, $1)'), i32: 'min($0, $1)'},
+  Pow: {f32: 'powF32($0, $1)', i32: 'powI32($0, $1)', helper: POW_HELPER},
+  Mod: {f32: 'modF32($0, $1)', i32: 'modI32($0, $1)', helper: MOD_HELPER},
+  SquaredDifference: {f32: '($0 - $1) * ($0 - $1)', i32: '($0 - $1) * ($0 - $1)'},
+  Atan2: {f32: 'atan2($0, $1)', float: true},
+  Equal: {f32: 'i32($0 == $1)', i32: 'i32($0 == $1)', bool: true},
+  NotEqual: {f32: 'i32($0 != $1)', i32: 'i32($0 != $1)', bool: true},
+  Less: {f32: 'i32($0 < $1)', i32: 'i32($0 < $1)', bool: true},
+  LessEqual: {f32: 'i32($0 <= $1)', i32: 'i32($0 <= $1)', bool: true},
+  Greater: {f32: 'i32($0 > $1)', i32: 'i32($0 > $1)', bool: true},
+  GreaterEqual: {f32: 'i32($0 >= $1)', i32: 'i32($0 >= $1)', bool: true},
+  LogicalAnd: {f32: 'i32($0 != 0.0 && $1 != 0.0)', i32: 'i32($0 != 0 && $1 != 0)', bool: true},
+  LogicalOr: {f32: 'i32($0 != 0.0 || $1 != 0.0)', i32: 'i32($0 != 0 || $1 != 0)', bool: true},
+  BitwiseAnd: {f32: 'f32(i32($0) & i32($1))', i32: '$0 & $1', int: true},
+  // Gradients tfjs-core dispatches as kernels.
+  EluGrad: {f32: 'select($0 * ($1 + 1.0), $0, $1 >= 0.0)', float: true},
+  Prelu: {f32: 'select($1 * $0, $0, $0 >= 0.0)'},
+};
+
+/** The expression of binary op `name` on `a` and `b`, computed in `type`. */
+export function binaryExpr(name: string, a: Expr, b: Expr, useInt: boolean): Expr {
+  const spec = BINARY[name];
+  const template = useInt ? spec.i32! : spec.f32;
+  const type = spec.bool || useInt ? 'i32' : 'f32';
+  const e = op(template, type, [a, b], spec.helper);
+  // Float math with an int32 result (FloorDiv on floats): convert as Cast does.
+  return spec.int && !useInt ? op('select(i32($0), 0, isNan($0))', 'i32', [e]) : e;
+}
+
+function binaryKernel(name: string): KernelFunc {
+  const spec = BINARY[name];
+  return ({inputs, backend}) => {
+    const b = mpsgpuBackend(backend);
+    const names = Object.keys(inputs);
+    const [x, y] = names.map(n => inputs[n] as TensorInfo);
+    for (const [i, t] of [x, y].entries()) {
+      if (t.dtype === 'string' || t.dtype === 'complex64') {
+        throw new Error(`${name}: mpsgpu does not take ${t.dtype} input '${names[i]}' (shape [${t.shape}])`);
+      }
+    }
+    const inType = upcastType(x.dtype, y.dtype);
+    const useInt = inType !== 'float32' && spec.i32 !== undefined && !spec.float;
+    let dtype: DataType;
+    if (spec.bool) dtype = 'bool';
+    else if (spec.int) dtype = 'int32';
+    else if (!useInt) dtype = 'float32';
+    else dtype = inType === 'bool' ? (name === 'Add' || name === 'Multiply' ? 'bool' : 'int32') : inType;
+    const t = useInt ? 'i32' : 'f32';
+    const expr = binaryExpr(name, inputAs(0, x, t), inputAs(1, y, t), useInt);
+    const shape = backend_util.assertAndGetBroadcastShape(x.shape, y.shape);
+    return runElementwise(b, name, dtype === 'bool' && !spec.bool ? op('i32($0 != 0)', 'i32', [expr]) : expr,
+                          [x, y], dtype, shape);
+  };
+}
+
+export const binaryKernelConfigs: KernelConfig[] = Object.keys(BINARY).map(name => ({
+  kernelName: name, backendName: 'mpsgpu', kernelFunc: binaryKernel(name),
+}));

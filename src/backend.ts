@@ -1,0 +1,259 @@
+// The tfjs KernelBackend: tensor storage, reads and writes, and the recording entry points kernels
+// use. Work is recorded into the lazy graph and computed at a flush.
+import {backend_util, BackendTimingInfo, BackendValues, DataId, DataStorage, DataType, engine, KernelBackend, TensorInfo, util} from '@tensorflow/tfjs-core';
+
+import {Program} from './codegen/program.js';
+import {MpsgpuDevice} from './device.js';
+import {flags} from './flags.js';
+import {bytesPerElement, Graph, TensorData} from './graph/graph.js';
+import {Runtime} from './runtime/runtime.js';
+import {stats} from './stats.js';
+
+export interface OutputSpec {
+  shape: number[];
+  dtype: DataType;
+}
+
+export class MpsgpuBackend extends KernelBackend {
+  readonly data: DataStorage<TensorData>;
+  readonly runtime: Runtime;
+  readonly graph: Graph;
+  private disposed = false;
+
+  constructor(readonly gpu: MpsgpuDevice) {
+    super();
+    this.data = new DataStorage(this, engine());
+    this.runtime = new Runtime(gpu.device, gpu.syncWaiter);
+    this.graph = new Graph(this.runtime);
+  }
+
+  // ---- storage ----------------------------------------------------------------------------------
+
+  override write(values: BackendValues|null, shape: number[], dtype: DataType): DataId {
+    const dataId = {id: nextDataId++};
+    this.move(dataId, values, shape, dtype, 1);
+    return dataId;
+  }
+
+  override move(dataId: DataId, values: BackendValues|null, shape: number[], dtype: DataType, refCount: number): void {
+    const d = new TensorData(shape, dtype, util.sizeFromShape(shape));
+    d.refCount = refCount;
+    if (dtype === 'complex64' && values != null) {
+      const complex = backend_util.splitRealAndImagArrays(values as Float32Array);
+      d.complexParts = {
+        real: this.makeTensorInfo(shape, 'float32', complex.real),
+        imag: this.makeTensorInfo(shape, 'float32', complex.imag),
+      };
+    } else {
+      d.values = values;
+    }
+    this.data.set(dataId, d);
+  }
+
+  /** A tensor of this backend holding `values` (or, without values, to be written by a node). */
+  makeTensorInfo(shape: number[], dtype: DataType, values?: BackendValues): TensorInfo {
+    if (dtype === 'string' && values != null && values.length > 0 && util.isString(values[0])) {
+      values = (values as unknown as string[]).map(s => util.encodeString(s));
+    }
+    const dataId = this.write(values ?? null, shape, dtype);
+    return {dataId, shape, dtype};
+  }
+
+  override refCount(dataId: DataId): number {
+    return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
+  }
+
+  override incRef(dataId: DataId): void {
+    this.data.get(dataId).refCount++;
+  }
+
+  override numDataIds(): number {
+    return this.data.numDataIds();
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    if (!this.data.has(dataId)) return true;
+    const d = this.data.get(dataId);
+    d.refCount--;
+    if (!force && d.refCount > 0) return false;
+    if (d.complexParts) {
+      this.disposeData(d.complexParts.real.dataId, true);
+      this.disposeData(d.complexParts.imag.dataId, true);
+    }
+    this.data.delete(dataId);
+    d.alive = false;
+    // Pending work still reading or writing it releases the buffer at the flush.
+    if (d.buffer && d.pendingReaders === 0 && d.producer === null) this.releaseBuffer(d);
+    return true;
+  }
+
+  disposeIntermediateTensorInfo(info: TensorInfo): void {
+    this.disposeData(info.dataId);
+  }
+
+  private releaseBuffer(d: TensorData) {
+    this.runtime.pool.release(d.buffer!, d.lastSubmission, this.runtime.completed);
+    d.buffer = null;
+  }
+
+  override memory() {
+    return {
+      unreliable: false,
+      numBytesInGPU: this.runtime.pool.inUseBytes,
+      numBytesInGPUAllocated: this.runtime.pool.allocatedBytes,
+      numBytesInGPUFree: this.runtime.pool.freeBytes,
+    } as {unreliable: boolean};
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------
+
+  override async read(dataId: DataId): Promise<BackendValues> {
+    this.checkDevice();
+    const d = this.data.get(dataId);
+    if (d.complexParts) {
+      const [re, im] = await Promise.all([this.read(d.complexParts.real.dataId), this.read(d.complexParts.imag.dataId)]);
+      return backend_util.mergeRealAndImagArrays(re as Float32Array, im as Float32Array);
+    }
+    if (d.values) return d.values;
+    if (d.size === 0) return emptyValues(d.dtype);
+    if (d.producer) {
+      await this.runtime.waitInFlightBelow(flags.maxInFlight - 1);
+      if (d.producer) this.flush();
+    }
+    this.checkBuffer(d);
+    const bytes = await this.runtime.read(d.buffer!, d.bytes);
+    d.values = fromGpuBytes(bytes, d.dtype);
+    return d.values;
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    this.checkDevice();
+    const d = this.data.get(dataId);
+    if (d.complexParts) {
+      const re = this.readSync(d.complexParts.real.dataId) as Float32Array;
+      const im = this.readSync(d.complexParts.imag.dataId) as Float32Array;
+      return backend_util.mergeRealAndImagArrays(re, im);
+    }
+    if (d.values) return d.values;
+    if (d.size === 0) return emptyValues(d.dtype);
+    if (d.producer) this.flush();
+    this.checkBuffer(d);
+    d.values = fromGpuBytes(this.runtime.readSync(d.buffer!, d.bytes), d.dtype);
+    return d.values;
+  }
+
+  private checkBuffer(d: TensorData) {
+    if (!d.buffer) throw new Error('mpsgpu internal error: a tensor has neither values nor a GPU buffer');
+  }
+
+  // ---- recording --------------------------------------------------------------------------------
+
+  /** Record `program` reading `inputs` and writing one new tensor. */
+  runProgram(program: Program, inputs: TensorInfo[], shape: number[], dtype: DataType): TensorInfo {
+    return this.runProgramMulti(program, inputs, [{shape, dtype}])[0];
+  }
+
+  /** Record `program` reading `inputs` and writing one new tensor per output spec. */
+  runProgramMulti(program: Program, inputs: TensorInfo[], outputs: OutputSpec[]): TensorInfo[] {
+    this.checkDevice();
+    const infos = outputs.map(o => this.makeTensorInfo(o.shape, o.dtype));
+    if (outputs.every(o => util.sizeFromShape(o.shape) === 0)) return infos;
+    const outData = infos.map(i => this.data.get(i.dataId));
+    this.graph.record({program, inputs: inputs.map(i => this.data.get(i.dataId)), outputs: outData});
+    this.afterRecord();
+    return infos;
+  }
+
+  private afterRecord() {
+    if (flags.eager) {
+      this.flush();
+      return;
+    }
+    const pending = this.graph.numPending;
+    const threshold = flags.flushThreshold;
+    // Keep recording while N submissions are in flight, but never let the segment grow unbounded.
+    if (pending >= threshold && (this.runtime.numInFlight < flags.maxInFlight || pending >= 4 * threshold)) {
+      this.flush();
+    }
+  }
+
+  /** Compute all pending work (submits; does not wait for the GPU). */
+  flush(): void {
+    this.checkDevice();
+    this.graph.flush(d => this.upload(d));
+    if (flags.poolFreeBytes >= 0) this.runtime.pool.trim(flags.poolFreeBytes);
+  }
+
+  private upload(d: TensorData) {
+    if (d.values == null) throw new Error('mpsgpu internal error: a tensor read by the GPU has no values');
+    if (d.dtype === 'string') throw new Error('mpsgpu: string tensors cannot be used in GPU kernels');
+    d.buffer = this.runtime.pool.acquire(d.bytes, false);
+    const array = toGpuArray(d.values, d.dtype);
+    this.gpu.device.queue.writeBuffer(d.buffer, 0, array.buffer, array.byteOffset, array.byteLength);
+    stats.uploads++;
+  }
+
+  // ---- timing -----------------------------------------------------------------------------------
+
+  override timerAvailable(): boolean {
+    return true;
+  }
+
+  override async time(f: () => void): Promise<BackendTimingInfo> {
+    this.flush();
+    await this.runtime.waitIdle();
+    const start = util.now();
+    f();
+    this.flush();
+    await this.runtime.waitIdle();
+    return {kernelMs: util.now() - start};
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  checkDevice(): void {
+    if (this.gpu.lost) {
+      throw new Error(`mpsgpu: the GPU device was lost (${this.gpu.lost}). Call ` +
+        `await tf.setBackend('mpsgpu') to set the backend up again on a new device.`);
+    }
+    if (this.disposed) throw new Error('mpsgpu: this backend was disposed');
+  }
+
+  override floatPrecision(): 32 {
+    return 32;
+  }
+
+  override epsilon(): number {
+    return 1e-7;
+  }
+
+  override dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    // The device stays: it is shared by backends created later (tfjs-core's tests reset often).
+    this.runtime.dispose();
+  }
+}
+
+let nextDataId = 0;
+
+function emptyValues(dtype: DataType): BackendValues {
+  return util.getTypedArrayFromDType(dtype === 'string' ? 'float32' : dtype as 'float32', 0);
+}
+
+/** The array uploaded for `values` (bool goes up as i32). */
+function toGpuArray(values: BackendValues, dtype: DataType): Float32Array|Int32Array {
+  if (dtype === 'float32') return values instanceof Float32Array ? values : new Float32Array(values as ArrayLike<number>);
+  return values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>);
+}
+
+function fromGpuBytes(bytes: ArrayBuffer, dtype: DataType): BackendValues {
+  switch (dtype) {
+    case 'float32': return new Float32Array(bytes);
+    case 'int32': return new Int32Array(bytes);
+    case 'bool': return Uint8Array.from(new Int32Array(bytes));
+    default: throw new Error(`mpsgpu: cannot read ${dtype} from the GPU`);
+  }
+}
+
+export {bytesPerElement};

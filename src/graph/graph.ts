@@ -1,0 +1,135 @@
+// The lazy graph. Kernels record nodes whose outputs are pending TensorData; a flush computes every
+// node that something alive still needs, in recording order, as one command buffer, and drops the
+// rest unrun.
+import {BackendValues, DataType, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {Program} from '../codegen/program.js';
+import {Encoding, Runtime} from '../runtime/runtime.js';
+import {stats} from '../stats.js';
+
+/** Bytes an element takes on the GPU (bool is stored as i32). */
+export function bytesPerElement(dtype: DataType): number {
+  return dtype === 'complex64' ? 8 : 4;
+}
+
+/** What the backend stores per tfjs dataId. */
+export class TensorData {
+  refCount = 1;
+  /** False once tfjs disposed every handle: then only pending readers keep the value. */
+  alive = true;
+  buffer: GPUBuffer|null = null;
+  /** Values known on the CPU: written by the user, or read back (tensors are immutable). */
+  values: BackendValues|null = null;
+  /** The pending node computing this value, until a flush runs it. */
+  producer: Node|null = null;
+  /** Pending nodes that read this value. */
+  pendingReaders = 0;
+  /** The last submission that used the buffer (-1: none): it is reusable once that completed. */
+  lastSubmission = -1;
+  /** complex64: the real and imaginary parts, as tensors of this backend. */
+  complexParts: {real: TensorInfo; imag: TensorInfo}|null = null;
+
+  constructor(readonly shape: number[], readonly dtype: DataType, readonly size: number) {}
+
+  get bytes(): number {
+    return this.size * bytesPerElement(this.dtype);
+  }
+}
+
+export interface Node {
+  program: Program;
+  inputs: TensorData[];
+  outputs: TensorData[];
+}
+
+export class Graph {
+  private pending: Node[] = [];
+
+  constructor(private runtime: Runtime) {}
+
+  get numPending(): number {
+    return this.pending.length;
+  }
+
+  record(node: Node): void {
+    for (const input of node.inputs) input.pendingReaders++;
+    for (const output of node.outputs) output.producer = node;
+    this.pending.push(node);
+    stats.nodesRecorded++;
+  }
+
+  /** Compute what is still needed; returns the submission id (0: nothing was submitted). */
+  flush(upload: (data: TensorData) => void): number {
+    const nodes = this.pending;
+    if (nodes.length === 0) return 0;
+    this.pending = [];
+    // Backwards: a node is needed if an output is alive or read by a needed node.
+    const needed = new Array<boolean>(nodes.length).fill(false);
+    const neededData = new Set<TensorData>();
+    for (let i = nodes.length - 1; i >= 0; --i) {
+      const node = nodes[i];
+      if (node.outputs.some(o => o.alive || neededData.has(o))) {
+        needed[i] = true;
+        for (const input of node.inputs) neededData.add(input);
+      }
+    }
+    // Uploads first: queue.writeBuffer runs before the command buffer, so they use buffers that no
+    // dispatch of this flush recycles.
+    for (let i = 0; i < nodes.length; ++i) {
+      if (!needed[i]) continue;
+      for (const input of nodes[i].inputs) {
+        if (input.buffer === null && input.producer === null && input.size > 0) upload(input);
+      }
+    }
+    const pool = this.runtime.pool;
+    const encoding = this.runtime.beginEncoding();
+    for (let i = 0; i < nodes.length; ++i) {
+      const node = nodes[i];
+      if (needed[i]) {
+        this.encode(node, encoding);
+      } else {
+        stats.nodesSkipped++;
+      }
+      for (const output of node.outputs) {
+        output.producer = null;
+        this.releaseIfDead(output, encoding);
+      }
+      for (const input of node.inputs) {
+        input.pendingReaders--;
+        this.releaseIfDead(input, encoding);
+      }
+    }
+    const id = encoding.submit();
+    if (id > 0) {
+      stats.flushes++;
+      pool.endEncoder(id, this.runtime.completed);
+      for (const node of nodes) {
+        for (const d of node.inputs) if (d.buffer && encoding.used.has(d.buffer)) d.lastSubmission = id;
+        for (const d of node.outputs) if (d.buffer && encoding.used.has(d.buffer)) d.lastSubmission = id;
+      }
+    }
+    return id;
+  }
+
+  private encode(node: Node, encoding: Encoding) {
+    const pool = this.runtime.pool;
+    const outputs = node.outputs.map(o => {
+      if (o.size === 0) return this.runtime.emptyBuffer;
+      if (o.buffer === null) o.buffer = pool.acquire(o.bytes, true);
+      return o.buffer;
+    });
+    const inputs = node.inputs.map(d => d.buffer ?? this.runtime.emptyBuffer);
+    encoding.dispatch(node.program, outputs, inputs);
+  }
+
+  /** A value nobody holds or will read gives its buffer back for reuse later in this flush. */
+  private releaseIfDead(data: TensorData, encoding: Encoding) {
+    if (data.alive || data.pendingReaders > 0 || data.producer !== null || data.buffer === null) return;
+    if (encoding.used.has(data.buffer)) {
+      this.runtime.pool.releaseInEncoder(data.buffer);
+    } else {
+      this.runtime.pool.release(data.buffer, data.lastSubmission, this.runtime.completed);
+    }
+    data.buffer = null;
+  }
+}

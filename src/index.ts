@@ -1,0 +1,65 @@
+// Browser entry (and the common part of the Node entry): registers the `mpsgpu` backend and its
+// kernels, and exports the small `mpsgpu` namespace for what tfjs has no word for.
+import './flags.js';
+
+import {engine, registerBackend, registerKernel} from '@tensorflow/tfjs-core';
+
+import {kernelConfigs} from '../kernels/index.js';
+import {MpsgpuBackend} from './backend.js';
+import {acquireDevice, hasDevicePlatform, MpsgpuDevice, onDeviceLost, setDevicePlatform} from './device.js';
+import {resetStats, snapshotStats, Stats} from './stats.js';
+
+export const BACKEND_NAME = 'mpsgpu';
+/** Above cpu (1) and webgl (2), like the official WebGPU backend: the default where WebGPU exists. */
+const PRIORITY = 3;
+
+if (!hasDevicePlatform() && typeof navigator !== 'undefined' && (navigator as Navigator).gpu) {
+  setDevicePlatform({gpu: (navigator as Navigator).gpu, syncWaiter: null});
+}
+
+registerBackend(BACKEND_NAME, async () => {
+  const device = await acquireDevice();
+  if (!device) throw new Error('mpsgpu: WebGPU is not available (no adapter or device)');
+  return new MpsgpuBackend(device);
+}, PRIORITY);
+
+for (const config of kernelConfigs) registerKernel({...config, backendName: BACKEND_NAME});
+
+onDeviceLost.push(() => {
+  // Forget the broken instance so the next setBackend('mpsgpu') builds one on a new device; the
+  // engine keeps it as the active backend meanwhile, and every op on it throws "device was lost".
+  const registry = (engine() as unknown as {registry: Record<string, unknown>}).registry;
+  delete registry[BACKEND_NAME];
+});
+
+function activeBackend(): MpsgpuBackend {
+  const b = engine().findBackend(BACKEND_NAME);
+  if (!(b instanceof MpsgpuBackend)) throw new Error(`mpsgpu: the backend is not initialized; await tf.setBackend('${BACKEND_NAME}') first`);
+  return b;
+}
+
+export {MpsgpuBackend};
+export type {Stats, MpsgpuDevice};
+
+/** What tfjs has no word for. */
+export const mpsgpu = {
+  /** Compute all recorded work now (submits; does not wait). */
+  flush(): void {
+    activeBackend().flush();
+  },
+  /** Resolves when the GPU finished everything submitted so far. */
+  async sync(): Promise<void> {
+    const b = activeBackend();
+    b.flush();
+    await b.runtime.waitIdle();
+  },
+  /** Cumulative counters: nodes recorded and skipped, dispatches, flushes, submissions, … */
+  stats(): Stats {
+    return snapshotStats();
+  },
+  resetStats,
+  /** The adapter, its features and limits, and WebGPU errors seen (none, unless mpsgpu has a bug). */
+  device(): MpsgpuDevice {
+    return activeBackend().gpu;
+  },
+};

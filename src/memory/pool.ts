@@ -1,0 +1,125 @@
+// Size-class buffer pool. A buffer released while GPU work that touches it may still be queued goes
+// to a quarantine keyed by the submission; it becomes reusable once that submission completed.
+// Buffers released while a flush is being encoded are reusable by later dispatches of the same
+// command buffer (the queue orders them), never by uploads (queue.writeBuffer runs before the
+// whole command buffer).
+
+
+/** Size classes: powers of two with four steps each, from 256 bytes. Worst-case waste is 25%. */
+export function sizeClass(bytes: number): number {
+  const min = 256;
+  if (bytes <= min) return min;
+  const pow = 2 ** Math.floor(Math.log2(bytes));
+  const step = pow / 4;
+  return Math.ceil(bytes / step) * step;
+}
+
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  /** Released in the flush now being encoded: only dispatches of that flush may reuse them. */
+  private freeInEncoder = new Map<number, GPUBuffer[]>();
+  private quarantine: Array<{submission: number; buffers: GPUBuffer[]}> = [];
+  private sizes = new Map<GPUBuffer, number>();
+  allocatedBytes = 0;
+  /** Bytes of buffers handed out and not released: what tensors hold. */
+  inUseBytes = 0;
+  freeBytes = 0;
+  /** Most bytes ever allocated at once, for memory reports. */
+  peakAllocatedBytes = 0;
+
+  constructor(private device: GPUDevice) {}
+
+  /** A buffer of at least `bytes`. `forDispatch`: may reuse buffers released in this encoder. */
+  acquire(bytes: number, forDispatch: boolean): GPUBuffer {
+    const size = sizeClass(bytes);
+    this.inUseBytes += size;
+    if (forDispatch) {
+      const list = this.freeInEncoder.get(size);
+      if (list && list.length > 0) return list.pop()!;
+    }
+    const list = this.free.get(size);
+    if (list && list.length > 0) {
+      this.freeBytes -= size;
+      return list.pop()!;
+    }
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const buffer = this.device.createBuffer({size, usage});
+    this.sizes.set(buffer, size);
+    this.allocatedBytes += size;
+    this.peakAllocatedBytes = Math.max(this.peakAllocatedBytes, this.allocatedBytes);
+    return buffer;
+  }
+
+  /** Release a buffer that the flush being encoded used last. */
+  releaseInEncoder(buffer: GPUBuffer): void {
+    this.inUseBytes -= this.sizes.get(buffer)!;
+    push(this.freeInEncoder, this.sizes.get(buffer)!, buffer);
+  }
+
+  /** Release a buffer whose last use is in `submission` (or earlier); -1: never used by the GPU. */
+  release(buffer: GPUBuffer, submission: number, completed: number): void {
+    this.inUseBytes -= this.sizes.get(buffer)!;
+    this.requeue(buffer, submission, completed);
+  }
+
+  private requeue(buffer: GPUBuffer, submission: number, completed: number): void {
+    if (submission <= completed) {
+      this.makeFree(buffer);
+      return;
+    }
+    const last = this.quarantine[this.quarantine.length - 1];
+    if (last && last.submission === submission) last.buffers.push(buffer);
+    else this.quarantine.push({submission, buffers: [buffer]});
+    // Quarantine entries stay sorted: releases name the newest submission that used the buffer.
+    this.quarantine.sort((a, b) => a.submission - b.submission);
+  }
+
+  /** The encoder's recycled buffers were all used by `submission`. */
+  endEncoder(submission: number, completed: number): void {
+    for (const list of this.freeInEncoder.values()) {
+      for (const buffer of list) this.requeue(buffer, submission, completed);
+    }
+    this.freeInEncoder.clear();
+  }
+
+  /** Submissions up to `completed` finished on the GPU. */
+  reclaim(completed: number): void {
+    while (this.quarantine.length > 0 && this.quarantine[0].submission <= completed) {
+      for (const buffer of this.quarantine.shift()!.buffers) this.makeFree(buffer);
+    }
+  }
+
+  /** Destroy free buffers until at most `keepBytes` stay free. */
+  trim(keepBytes = 0): void {
+    for (const [size, list] of this.free) {
+      while (list.length > 0 && this.freeBytes > keepBytes) {
+        const buffer = list.pop()!;
+        buffer.destroy();
+        this.sizes.delete(buffer);
+        this.freeBytes -= size;
+        this.allocatedBytes -= size;
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const buffer of this.sizes.keys()) buffer.destroy();
+    this.sizes.clear();
+    this.free.clear();
+    this.freeInEncoder.clear();
+    this.quarantine = [];
+    this.allocatedBytes = this.freeBytes = this.inUseBytes = 0;
+  }
+
+  private makeFree(buffer: GPUBuffer) {
+    const size = this.sizes.get(buffer)!;
+    push(this.free, size, buffer);
+    this.freeBytes += size;
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

@@ -1,0 +1,287 @@
+// The runtime owns the device: shader and pipeline caches, uniform packing, command encoding,
+// submission accounting and readback. One Encoding per flush becomes one command buffer.
+import {Program} from '../codegen/program.js';
+import {buildShader} from '../codegen/shader.js';
+import {BufferPool} from '../memory/pool.js';
+import {stats} from '../stats.js';
+
+/** Blocks the calling thread until `done()` holds (Node: pumps the event loop). */
+export type SyncWaiter = (done: () => boolean) => void;
+
+interface DispatchCommand {
+  kind: 'dispatch';
+  program: Program;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  buffers: GPUBuffer[];
+  uniformOffset: number;
+  uniformBytes: number;
+}
+interface CopyCommand {
+  kind: 'copy';
+  src: GPUBuffer;
+  srcOffset: number;
+  dst: GPUBuffer;
+  dstOffset: number;
+  bytes: number;
+}
+type Command = DispatchCommand|CopyCommand;
+
+const UNIFORM_ALIGN = 256;
+
+interface ShaderEntry {
+  text: string;
+  numOutputs: number;
+  numInputs: number;
+  hasUniforms: boolean;
+}
+interface PipelineEntry {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+/** Shader and pipeline caches live with the device: backends come and go (tfjs resets often). */
+const deviceCaches = new WeakMap<GPUDevice, {shaders: Map<string, ShaderEntry>; pipelines: Map<string, PipelineEntry>}>();
+
+export class Runtime {
+  readonly pool: BufferPool;
+  private shaderText: Map<string, ShaderEntry>;
+  private pipelines: Map<string, PipelineEntry>;
+  private stagingFree: GPUBuffer[] = [];
+  /** Submissions made and known completed; buffers are reclaimed against these. */
+  submitted = 0;
+  completed = 0;
+  private inFlight: Array<{id: number; done: Promise<void>}> = [];
+  private dummy: GPUBuffer;
+
+  constructor(readonly device: GPUDevice, readonly syncWaiter: SyncWaiter|null) {
+    this.pool = new BufferPool(device);
+    let caches = deviceCaches.get(device);
+    if (!caches) {
+      caches = {shaders: new Map(), pipelines: new Map()};
+      deviceCaches.set(device, caches);
+    }
+    this.shaderText = caches.shaders;
+    this.pipelines = caches.pipelines;
+    this.dummy = device.createBuffer({size: 16, usage: GPUBufferUsage.STORAGE});
+  }
+
+  /** A 16-byte buffer bound where a tensor has no elements (WebGPU bindings need a size > 0). */
+  get emptyBuffer(): GPUBuffer {
+    return this.dummy;
+  }
+
+  get numInFlight(): number {
+    return this.inFlight.length;
+  }
+
+  pipelineFor(program: Program) {
+    let shader = this.shaderText.get(program.key);
+    if (!shader) {
+      const spec = program.shader();
+      const text = buildShader(spec, program.uniforms);
+      shader = {text, numOutputs: spec.outputs.length, numInputs: spec.inputs.length, hasUniforms: program.uniforms.length > 0};
+      this.shaderText.set(program.key, shader);
+    }
+    let entry = this.pipelines.get(shader.text);
+    if (!entry) {
+      // Explicit layouts: a binding the shader happens not to use stays valid to bind.
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      let binding = 0;
+      for (let i = 0; i < shader.numOutputs; ++i) {
+        entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'storage'}});
+      }
+      for (let i = 0; i < shader.numInputs; ++i) {
+        entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'read-only-storage'}});
+      }
+      if (shader.hasUniforms) {
+        entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'uniform'}});
+      }
+      const layout = this.device.createBindGroupLayout({entries});
+      const module = this.device.createShaderModule({code: shader.text, label: program.name});
+      const pipeline = this.device.createComputePipeline({
+        layout: this.device.createPipelineLayout({bindGroupLayouts: [layout]}),
+        compute: {module, entryPoint: 'main'},
+        label: program.name,
+      });
+      entry = {pipeline, layout};
+      this.pipelines.set(shader.text, entry);
+      stats.pipelinesCompiled++;
+    }
+    return entry;
+  }
+
+  /** WGSL of a program, as the runtime would compile it (for tests and debugging). */
+  shaderOf(program: Program): string {
+    this.pipelineFor(program);
+    return this.shaderText.get(program.key)!.text;
+  }
+
+  beginEncoding(): Encoding {
+    return new Encoding(this);
+  }
+
+  /** Submit a finished encoding; returns its submission id. */
+  submit(commands: GPUCommandBuffer[]): number {
+    this.device.queue.submit(commands);
+    const id = ++this.submitted;
+    const done = this.device.queue.onSubmittedWorkDone().then(() => this.markCompleted(id));
+    this.inFlight.push({id, done});
+    stats.submissions++;
+    return id;
+  }
+
+  markCompleted(id: number) {
+    if (id > this.completed) this.completed = id;
+    while (this.inFlight.length > 0 && this.inFlight[0].id <= this.completed) this.inFlight.shift();
+    this.pool.reclaim(this.completed);
+  }
+
+  /** Resolves once at most `n` submissions are in flight. */
+  async waitInFlightBelow(n: number): Promise<void> {
+    while (this.inFlight.length > n) await this.inFlight[0].done;
+  }
+
+  async waitIdle(): Promise<void> {
+    const id = this.submitted;
+    await this.device.queue.onSubmittedWorkDone();
+    this.markCompleted(id);
+  }
+
+  private staging(bytes: number): GPUBuffer {
+    const i = this.stagingFree.findIndex(b => b.size >= bytes && b.size <= bytes * 2);
+    if (i >= 0) return this.stagingFree.splice(i, 1)[0];
+    return this.device.createBuffer({size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST});
+  }
+
+  private releaseStaging(buffer: GPUBuffer) {
+    buffer.unmap();
+    if (this.stagingFree.length < 8) this.stagingFree.push(buffer);
+    else buffer.destroy();
+  }
+
+  private copyToStaging(buffer: GPUBuffer, bytes: number): {staging: GPUBuffer; id: number} {
+    const staging = this.staging(bytes);
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    const id = this.submit([encoder.finish()]);
+    stats.readbacks++;
+    return {staging, id};
+  }
+
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const {staging, id} = this.copyToStaging(buffer, bytes);
+    await staging.mapAsync(GPUMapMode.READ);
+    this.markCompleted(id);
+    const out = staging.getMappedRange(0, bytes).slice(0);
+    this.releaseStaging(staging);
+    return out;
+  }
+
+  readSync(buffer: GPUBuffer, bytes: number): ArrayBuffer {
+    if (!this.syncWaiter) {
+      throw new Error('mpsgpu: synchronous reads (dataSync/arraySync) need a way to wait for the GPU ' +
+        'that this environment does not offer; use await tensor.data() instead.');
+    }
+    const {staging, id} = this.copyToStaging(buffer, bytes);
+    let failed: unknown = null;
+    staging.mapAsync(GPUMapMode.READ).catch(e => { failed = e; });
+    this.syncWaiter(() => staging.mapState === 'mapped' || failed !== null);
+    if (failed) throw failed;
+    this.markCompleted(id);
+    const out = staging.getMappedRange(0, bytes).slice(0);
+    this.releaseStaging(staging);
+    return out;
+  }
+
+  dispose() {
+    this.pool.dispose();
+    for (const b of this.stagingFree) b.destroy();
+    this.stagingFree = [];
+    this.dummy.destroy();
+  }
+}
+
+/** The commands of one flush: dispatches and copies in order, uniforms packed into one buffer. */
+export class Encoding {
+  private commands: Command[] = [];
+  private uniforms = new ArrayBuffer(4096);
+  private uniformView = new DataView(this.uniforms);
+  private uniformEnd = 0;
+  readonly used = new Set<GPUBuffer>();
+
+  constructor(private runtime: Runtime) {}
+
+  get numCommands(): number {
+    return this.commands.length;
+  }
+
+  dispatch(program: Program, outputs: GPUBuffer[], inputs: GPUBuffer[]) {
+    const {pipeline, layout} = this.runtime.pipelineFor(program);
+    let uniformOffset = 0;
+    const uniformBytes = Math.ceil(program.uniforms.length * 4 / 16) * 16;
+    if (uniformBytes > 0) {
+      uniformOffset = this.uniformEnd;
+      this.uniformEnd += Math.ceil(uniformBytes / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+      this.growUniforms(this.uniformEnd);
+      program.uniforms.forEach((uniform, i) => {
+        const at = uniformOffset + 4 * i;
+        if (uniform.type === 'f32') this.uniformView.setFloat32(at, uniform.value, true);
+        else if (uniform.type === 'i32') this.uniformView.setInt32(at, uniform.value, true);
+        else this.uniformView.setUint32(at, uniform.value >>> 0, true);
+      });
+    }
+    const buffers = [...outputs, ...inputs];
+    for (const b of buffers) this.used.add(b);
+    this.commands.push({kind: 'dispatch', program, pipeline, layout, buffers, uniformOffset, uniformBytes});
+    stats.dispatches++;
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number) {
+    this.used.add(src);
+    this.used.add(dst);
+    this.commands.push({kind: 'copy', src, srcOffset, dst, dstOffset, bytes});
+  }
+
+  private growUniforms(end: number) {
+    if (end <= this.uniforms.byteLength) return;
+    let size = this.uniforms.byteLength;
+    while (size < end) size *= 2;
+    const bigger = new ArrayBuffer(size);
+    new Uint8Array(bigger).set(new Uint8Array(this.uniforms));
+    this.uniforms = bigger;
+    this.uniformView = new DataView(bigger);
+  }
+
+  /** Encode and submit; returns the submission id (0 when there was nothing to do). */
+  submit(): number {
+    if (this.commands.length === 0) return 0;
+    const device = this.runtime.device;
+    let uniformBuffer: GPUBuffer|null = null;
+    if (this.uniformEnd > 0) {
+      uniformBuffer = device.createBuffer({size: this.uniformEnd, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST});
+      device.queue.writeBuffer(uniformBuffer, 0, this.uniforms, 0, this.uniformEnd);
+    }
+    const encoder = device.createCommandEncoder();
+    let pass: GPUComputePassEncoder|null = null;
+    for (const c of this.commands) {
+      if (c.kind === 'copy') {
+        if (pass) { pass.end(); pass = null; }
+        encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
+        continue;
+      }
+      if (!pass) pass = encoder.beginComputePass();
+      const entries: GPUBindGroupEntry[] = c.buffers.map((buffer, binding) => ({binding, resource: {buffer}}));
+      if (c.uniformBytes > 0) {
+        entries.push({binding: entries.length, resource: {buffer: uniformBuffer!, offset: c.uniformOffset, size: c.uniformBytes}});
+      }
+      pass.setPipeline(c.pipeline);
+      pass.setBindGroup(0, device.createBindGroup({layout: c.layout, entries}));
+      pass.dispatchWorkgroups(c.program.dispatch[0], c.program.dispatch[1], c.program.dispatch[2]);
+    }
+    if (pass) pass.end();
+    const id = this.runtime.submit([encoder.finish()]);
+    // Destroy defers until the GPU finished with it (WebGPU semantics).
+    if (uniformBuffer) uniformBuffer.destroy();
+    return id;
+  }
+}

@@ -1,0 +1,35 @@
+// Counters behind mpsgpu.stats(): cumulative since load (or the last resetStats()).
+
+export interface Stats {
+  /** Nodes recorded into the lazy graph (one per GPU kernel call). */
+  nodesRecorded: number;
+  /** Recorded nodes never computed because their outputs died before a flush. */
+  nodesSkipped: number;
+  /** Compute dispatches encoded. */
+  dispatches: number;
+  /** Flushes of the pending graph that had work. */
+  flushes: number;
+  /** queue.submit calls (flushes plus readback copies). */
+  submissions: number;
+  /** Tensors uploaded from the CPU. */
+  uploads: number;
+  /** Buffers read back to the CPU. */
+  readbacks: number;
+  /** Pipelines created (each distinct shader once). */
+  pipelinesCompiled: number;
+}
+
+function zero(): Stats {
+  return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, flushes: 0, submissions: 0, uploads: 0,
+          readbacks: 0, pipelinesCompiled: 0};
+}
+
+export const stats: Stats = zero();
+
+export function resetStats(): void {
+  Object.assign(stats, zero());
+}
+
+export function snapshotStats(): Stats {
+  return {...stats};
+}
