@@ -1,21 +1,14 @@
-// Every kernel mpsgpu registers. One file per kernel or family; this list is the only registry.
+// Every kernel mpsgpu registers, by family; each family's list names its kernel files.
 import {KernelConfig} from '@tensorflow/tfjs-core';
 
-import {addNConfig} from './AddN.js';
-import {binaryKernelConfigs} from './binary.js';
-import {castConfig} from './Cast.js';
-import {fillConfig, onesLikeConfig, zerosLikeConfig} from './Fill.js';
-import {identityConfig, reshapeConfig} from './Reshape.js';
-import {unaryKernelConfigs} from './unary.js';
+import {convKernels} from './conv_kernels.js';
+import {elementwiseKernels} from './elementwise_kernels.js';
+import {reductionKernels} from './reduction_kernels.js';
+import {shapeKernels} from './shape_kernels.js';
 
 export const kernelConfigs: KernelConfig[] = [
-  ...unaryKernelConfigs,
-  ...binaryKernelConfigs,
-  castConfig,
-  reshapeConfig,
-  identityConfig,
-  fillConfig,
-  zerosLikeConfig,
-  onesLikeConfig,
-  addNConfig,
+  ...elementwiseKernels,
+  ...shapeKernels,
+  ...reductionKernels,
+  ...convKernels,
 ];

@@ -1,2 +1,9 @@
 // Every spec file of ours; shared by the Node and browser entries.
+import './backend.spec.js';
 import './elementwise.spec.js';
+import './shape.spec.js';
+import './reduction.spec.js';
+import './matmul.spec.js';
+import './conv.spec.js';
+import './pool.spec.js';
+import './batchnorm.spec.js';

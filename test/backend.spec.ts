@@ -1,0 +1,1 @@
+// Specs of the backend itself: laziness, flushes, memory, errors, reads.

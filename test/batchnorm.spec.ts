@@ -1,0 +1,1 @@
+// Specs for the batchnorm kernels (see docs/WRITING_KERNELS.md).

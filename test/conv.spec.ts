@@ -1,0 +1,1 @@
+// Specs for the conv kernels (see docs/WRITING_KERNELS.md).

@@ -1,0 +1,1 @@
+// Specs for the matmul kernels (see docs/WRITING_KERNELS.md).

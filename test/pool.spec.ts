@@ -1,0 +1,1 @@
+// Specs for the pool kernels (see docs/WRITING_KERNELS.md).

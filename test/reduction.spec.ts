@@ -1,0 +1,1 @@
+// Specs for the reduction kernels (see docs/WRITING_KERNELS.md).

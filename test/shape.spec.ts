@@ -1,0 +1,1 @@
+// Specs for the shape kernels (see docs/WRITING_KERNELS.md).
