@@ -12,7 +12,8 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
 const entry = mode === 'conformance' ? 'test/conformance_node.ts' : 'test/node_specs.ts';
-const out = path.join(root, '.build', `${mode}.mjs`);
+// One bundle per process: several runs may share the checkout.
+const out = path.join(root, '.build', `${mode}-${process.pid}.mjs`);
 await bundleForNode(path.join(root, entry), out);
 
 const knownFile = path.join(root, 'test', 'known_failures', 'node.txt');
@@ -63,6 +64,7 @@ jasmine.env.addReporter({
 if (filter) jasmine.env.configure({specFilter: spec => spec.getFullName().includes(filter)});
 
 const result = await jasmine.execute([out]);
+fs.rmSync(out, {force: true});
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 if (process.env.MPSGPU_WRITE_FAILURES) fs.writeFileSync(process.env.MPSGPU_WRITE_FAILURES, failedNames.join('\n') + '\n');
 console.log(`\n${mode}: ${counts.passed + counts.failed + counts.pending} specs in ${seconds} s`);
