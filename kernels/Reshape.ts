@@ -10,7 +10,7 @@ export const reshapeConfig: KernelConfig = {
     const {x} = inputs as {x: TensorInfo};
     const {shape} = attrs as unknown as ReshapeAttrs;
     const size = util.sizeFromShape(x.shape);
-    const newShape = util.inferFromImplicitShape(shape, size);
+    const newShape = shape.includes(-1) ? util.inferFromImplicitShape(shape, size) : shape;
     util.assert(size === util.sizeFromShape(newShape),
       () => `Reshape: input 'x' of shape [${x.shape}] (size ${size}) cannot be reshaped to [${newShape}]; ` +
         `the new shape must have the same number of elements.`);

@@ -116,13 +116,17 @@ export class MpsgpuBackend extends KernelBackend {
     }
     if (d.values) return d.values;
     if (d.size === 0) return emptyValues(d.dtype);
+    if (d.producer) await this.runtime.waitInFlightBelow(flags.maxInFlight - 1);
+    let bytes: ArrayBuffer;
     if (d.producer) {
-      await this.runtime.waitInFlightBelow(flags.maxInFlight - 1);
-      if (d.producer) this.flush();
+      // The readback copy rides in the flush's own command buffer: one submission.
+      const {staging, id} = this.flushWithReadback(d);
+      bytes = await this.runtime.finishReadback(staging, d.bytes, id);
+    } else {
+      this.checkBuffer(d);
+      bytes = await this.runtime.read(d.buffer!, d.bytes);
     }
-    this.checkBuffer(d);
-    const bytes = await this.runtime.read(d.buffer!, d.bytes);
-    d.values = fromGpuBytes(bytes, d.dtype);
+    d.values ??= fromGpuBytes(bytes, d.dtype);
     return d.values;
   }
 
@@ -136,9 +140,16 @@ export class MpsgpuBackend extends KernelBackend {
     }
     if (d.values) return d.values;
     if (d.size === 0) return emptyValues(d.dtype);
-    if (d.producer) this.flush();
-    this.checkBuffer(d);
-    d.values = fromGpuBytes(this.runtime.readSync(d.buffer!, d.bytes), d.dtype);
+    let bytes: ArrayBuffer;
+    if (d.producer && this.runtime.syncWaiter) {
+      const {staging, id} = this.flushWithReadback(d);
+      bytes = this.runtime.finishReadbackSync(staging, d.bytes, id);
+    } else {
+      if (d.producer) this.flush();
+      this.checkBuffer(d);
+      bytes = this.runtime.readSync(d.buffer!, d.bytes);
+    }
+    d.values = fromGpuBytes(bytes, d.dtype);
     return d.values;
   }
 
@@ -182,6 +193,17 @@ export class MpsgpuBackend extends KernelBackend {
     this.checkDevice();
     this.graph.flush(d => this.upload(d));
     if (flags.poolFreeBytes >= 0) this.runtime.pool.trim(flags.poolFreeBytes);
+  }
+
+  private flushWithReadback(d: TensorData): {staging: GPUBuffer; id: number} {
+    this.checkDevice();
+    let staging: GPUBuffer|null = null;
+    const id = this.graph.flush(t => this.upload(t), encoding => {
+      this.checkBuffer(d);
+      staging = this.runtime.stageReadback(encoding, d.buffer!, d.bytes);
+    });
+    d.lastSubmission = Math.max(d.lastSubmission, id);
+    return {staging: staging!, id};
   }
 
   private upload(d: TensorData) {

@@ -7,3 +7,4 @@ import './matmul.spec.js';
 import './conv.spec.js';
 import './pool.spec.js';
 import './batchnorm.spec.js';
+import './device_lost.spec.js';

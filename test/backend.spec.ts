@@ -1,1 +1,225 @@
-// Specs of the backend itself: laziness, flushes, memory, errors, reads.
+// Specs of the backend itself: laziness, flushes, memory, errors, reads, dtypes.
+import * as tf from '@tensorflow/tfjs-core';
+
+import {mpsgpu} from '../src/index.js';
+import {randomValues} from './util.js';
+
+function withFlags(flags: tf.Flags, body: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    const saved: tf.Flags = {};
+    for (const k of Object.keys(flags)) saved[k] = tf.env().get(k);
+    tf.env().setFlags(flags);
+    try {
+      await body();
+    } finally {
+      tf.env().setFlags(saved);
+    }
+  };
+}
+
+describe('mpsgpu backend', () => {
+  beforeAll(async () => {
+    expect(await tf.setBackend('mpsgpu')).toBe(true);
+    expect(tf.getBackend()).toBe('mpsgpu');
+  });
+
+  beforeEach(async () => {
+    await mpsgpu.sync();
+  });
+
+  describe('laziness', () => {
+    it('a chain of ops followed by one read is one flush and one submission', async () => {
+      const x = tf.tensor(randomValues(64, 1), [8, 8]);
+      mpsgpu.resetStats();
+      const y = tf.tidy(() => x.add(1).mul(2).relu().sub(x));
+      expect(mpsgpu.stats().dispatches).toBe(0);
+      const values = await y.data();
+      const s = mpsgpu.stats();
+      expect(s.flushes).toBe(1);
+      expect(s.submissions).toBe(1);
+      expect(s.dispatches).toBe(4);
+      const xv = await x.data();
+      for (let i = 0; i < 64; ++i) expect(values[i]).toBeCloseTo(Math.max((xv[i] + 1) * 2, 0) - xv[i], 5);
+      tf.dispose([x, y]);
+    });
+
+    it('a pending result disposed before any read is never dispatched', async () => {
+      const x = tf.tensor(randomValues(16, 2));
+      mpsgpu.resetStats();
+      const a = x.exp();
+      const b = x.neg();
+      const unusedChain = a.mul(3);
+      a.dispose();
+      unusedChain.dispose();
+      const values = await b.data();
+      const s = mpsgpu.stats();
+      expect(s.nodesRecorded).toBe(3);
+      expect(s.dispatches).toBe(1);
+      expect(s.nodesSkipped).toBe(2);
+      expect(values[0]).toBeCloseTo(-(await x.data())[0], 6);
+      tf.dispose([x, b]);
+    });
+
+    it('intermediates disposed by tidy are still computed for the result', async () => {
+      const x = tf.tensor(randomValues(16, 3));
+      mpsgpu.resetStats();
+      const y = tf.tidy(() => x.add(1).mul(2).square());
+      const xv = await x.data();
+      const yv = await y.data();
+      expect(mpsgpu.stats().dispatches).toBe(3);
+      for (let i = 0; i < 16; ++i) expect(yv[i]).toBeCloseTo(((xv[i] + 1) * 2) ** 2, 4);
+      tf.dispose([x, y]);
+    });
+
+    it('MPSGPU_EAGER flushes after every node', withFlags({MPSGPU_EAGER: true}, async () => {
+      const x = tf.tensor(randomValues(16, 4));
+      mpsgpu.resetStats();
+      const y = tf.tidy(() => x.add(1).mul(2).abs());
+      expect(mpsgpu.stats().flushes).toBe(3);
+      expect(mpsgpu.stats().dispatches).toBe(3);
+      await y.data();
+      tf.dispose([x, y]);
+    }));
+
+    it('the node budget flushes long recordings', withFlags({MPSGPU_FLUSH_THRESHOLD: 4, MPSGPU_MAX_IN_FLIGHT: 64}, async () => {
+      const x = tf.tensor(randomValues(16, 5));
+      mpsgpu.resetStats();
+      const y = tf.tidy(() => {
+        let t = x;
+        for (let i = 0; i < 10; ++i) t = t.add(1);
+        return t;
+      });
+      expect(mpsgpu.stats().flushes).toBe(2);
+      const yv = await y.data();
+      expect(yv[0]).toBeCloseTo((await x.data())[0] + 10, 4);
+      tf.dispose([x, y]);
+    }));
+
+    it('mpsgpu.flush() computes without reading', async () => {
+      const x = tf.tensor(randomValues(16, 6));
+      mpsgpu.resetStats();
+      const y = x.sqrt();
+      mpsgpu.flush();
+      expect(mpsgpu.stats().flushes).toBe(1);
+      expect(mpsgpu.stats().dispatches).toBe(1);
+      await y.data();
+      expect(mpsgpu.stats().flushes).toBe(1);
+      tf.dispose([x, y]);
+    });
+
+    it('tf.time flushes and reports kernel time', async () => {
+      const x = tf.tensor(randomValues(1024, 7));
+      mpsgpu.resetStats();
+      const info = await tf.time(() => tf.tidy(() => x.exp().log()).dispose());
+      expect(typeof info.kernelMs).toBe('number');
+      expect(info.kernelMs as number).toBeGreaterThanOrEqual(0);
+      x.dispose();
+    });
+  });
+
+  describe('reads', () => {
+    it('dataSync of a pending result (Node waits synchronously)', async () => {
+      const x = tf.tensor([1, -2, 3, -4]);
+      const y = x.mul(-2);
+      if (tf.env().platformName === 'node') {
+        expect(Array.from(y.dataSync())).toEqual([-2, 4, -6, 8]);
+      } else {
+        expect(Array.from(await y.data())).toEqual([-2, 4, -6, 8]);
+      }
+      tf.dispose([x, y]);
+    });
+
+    it('readSync inside tidy and inside an async read\'s continuation', async () => {
+      if (tf.env().platformName !== 'node') return;
+      const x = tf.tensor([1, 2, 3]);
+      const s = tf.tidy(() => x.add(1).dataSync()[2]);
+      expect(s).toBe(4);
+      const a = x.mul(10);
+      const b = x.mul(100);
+      const [av, bv] = await Promise.all([
+        a.data().then(v => [v[0], x.sub(1).dataSync()[0]]),
+        b.data(),
+      ]);
+      expect(av).toEqual([10, 0]);
+      expect(bv[2]).toBe(300);
+      tf.dispose([x, a, b]);
+    });
+
+    it('round-trips float32 (NaN, ±Infinity, -0), int32 extremes, bool, complex64 and strings', async () => {
+      const f = new Float32Array([NaN, Infinity, -Infinity, -0, 1e-40, 3.4e38, -1.5]);
+      const x = tf.tensor(f);
+      const y = x.add(0);  // through the GPU
+      const yv = await y.data();
+      expect(Number.isNaN(yv[0])).toBe(true);
+      expect(yv[1]).toBe(Infinity);
+      expect(yv[2]).toBe(-Infinity);
+      expect(yv[6]).toBe(-1.5);
+      const i = tf.tensor([2147483647, -2147483648, 0, 7], [4], 'int32');
+      expect(Array.from(await i.add(tf.scalar(0, 'int32')).data())).toEqual([2147483647, -2147483648, 0, 7]);
+      const bo = tf.tensor([true, false, true], [3], 'bool');
+      const notB = tf.logicalNot(bo);
+      expect(notB.dtype).toBe('bool');
+      expect(Array.from(await notB.data())).toEqual([0, 1, 0]);
+      const c = tf.complex([1, 2], [3, 4]);
+      expect(Array.from(await c.data())).toEqual([1, 3, 2, 4]);
+      const str = tf.tensor(['a', 'bc']);
+      expect(await str.data()).toEqual(['a', 'bc'] as unknown as tf.TypedArray);
+      tf.dispose([x, y, i, bo, notB, c, str]);
+    });
+
+    it('empty tensors', async () => {
+      const e = tf.tensor([], [0, 3]);
+      const r = e.add(1);
+      expect(r.shape).toEqual([0, 3]);
+      expect((await r.data()).length).toBe(0);
+      tf.dispose([e, r]);
+    });
+  });
+
+  describe('memory', () => {
+    it('numDataIds counts only what tfjs holds', async () => {
+      const x = tf.tensor(randomValues(32, 8));
+      const before = tf.engine().backend.numDataIds();
+      const y = tf.tidy(() => x.add(1).mul(2).exp());
+      expect(tf.engine().backend.numDataIds()).toBe(before + 1);
+      await y.data();
+      expect(tf.engine().backend.numDataIds()).toBe(before + 1);
+      y.dispose();
+      expect(tf.engine().backend.numDataIds()).toBe(before);
+      x.dispose();
+    });
+
+    it('allocated bytes stop growing in a repeated loop, and live bytes return', async () => {
+      const x = tf.tensor(randomValues(4096, 9), [64, 64]);
+      const step = async () => {
+        const y = tf.tidy(() => x.mul(2).add(1).relu().sub(x).square());
+        await y.data();
+        y.dispose();
+        await mpsgpu.sync();
+      };
+      await step();
+      await step();
+      const m1 = tf.memory() as tf.MemoryInfo & {numBytesInGPU: number; numBytesInGPUAllocated: number};
+      for (let i = 0; i < 20; ++i) await step();
+      const m2 = tf.memory() as typeof m1;
+      expect(m2.numBytesInGPUAllocated).toBe(m1.numBytesInGPUAllocated);
+      expect(m2.numBytesInGPU).toBe(m1.numBytesInGPU);
+      expect(m2.numTensors).toBe(m1.numTensors);
+      x.dispose();
+    });
+  });
+
+  describe('errors', () => {
+    it('a kernel given an input it cannot take throws a tfjs-style error before GPU work', async () => {
+      const s = tf.tensor(['a', 'b']);
+      const f = tf.tensor([1, 2]);
+      mpsgpu.resetStats();
+      expect(() => tf.engine().runKernel('Exp', {x: s})).toThrowError(/Exp.*string.*'x'.*\[2\]/);
+      expect(() => tf.engine().runKernel('Reshape', {x: f}, {shape: [3]})).toThrowError(/Reshape.*\[2\].*\[3\]/);
+      expect(mpsgpu.stats().nodesRecorded).toBe(0);
+      const ok = f.add(1);
+      expect(Array.from(await ok.data())).toEqual([2, 3]);
+      tf.dispose([s, f, ok]);
+    });
+  });
+});

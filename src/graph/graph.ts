@@ -58,8 +58,11 @@ export class Graph {
     stats.nodesRecorded++;
   }
 
-  /** Compute what is still needed; returns the submission id (0: nothing was submitted). */
-  flush(upload: (data: TensorData) => void): number {
+  /**
+   * Compute what is still needed; returns the submission id (0: nothing was submitted).
+   * `beforeSubmit` may add commands (a readback copy) to the same command buffer.
+   */
+  flush(upload: (data: TensorData) => void, beforeSubmit?: (encoding: Encoding) => void): number {
     const nodes = this.pending;
     if (nodes.length === 0) return 0;
     this.pending = [];
@@ -99,6 +102,7 @@ export class Graph {
         this.releaseIfDead(input, encoding);
       }
     }
+    if (beforeSubmit) beforeSubmit(encoding);
     const id = encoding.submit();
     if (id > 0) {
       stats.flushes++;

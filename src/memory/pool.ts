@@ -27,7 +27,8 @@ export class BufferPool {
   /** Most bytes ever allocated at once, for memory reports. */
   peakAllocatedBytes = 0;
 
-  constructor(private device: GPUDevice) {}
+  constructor(private device: GPUDevice,
+              private usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST) {}
 
   /** A buffer of at least `bytes`. `forDispatch`: may reuse buffers released in this encoder. */
   acquire(bytes: number, forDispatch: boolean): GPUBuffer {
@@ -42,8 +43,7 @@ export class BufferPool {
       this.freeBytes -= size;
       return list.pop()!;
     }
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const buffer = this.device.createBuffer({size, usage});
+    const buffer = this.device.createBuffer({size, usage: this.usage});
     this.sizes.set(buffer, size);
     this.allocatedBytes += size;
     this.peakAllocatedBytes = Math.max(this.peakAllocatedBytes, this.allocatedBytes);

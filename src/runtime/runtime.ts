@@ -44,6 +44,8 @@ const deviceCaches = new WeakMap<GPUDevice, {shaders: Map<string, ShaderEntry>; 
 
 export class Runtime {
   readonly pool: BufferPool;
+  /** Uniform blocks of a flush, packed into one buffer from this pool. */
+  readonly uniformPool: BufferPool;
   private shaderText: Map<string, ShaderEntry>;
   private pipelines: Map<string, PipelineEntry>;
   private stagingFree: GPUBuffer[] = [];
@@ -55,6 +57,7 @@ export class Runtime {
 
   constructor(readonly device: GPUDevice, readonly syncWaiter: SyncWaiter|null) {
     this.pool = new BufferPool(device);
+    this.uniformPool = new BufferPool(device, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     let caches = deviceCaches.get(device);
     if (!caches) {
       caches = {shaders: new Map(), pipelines: new Map()};
@@ -134,6 +137,7 @@ export class Runtime {
     if (id > this.completed) this.completed = id;
     while (this.inFlight.length > 0 && this.inFlight[0].id <= this.completed) this.inFlight.shift();
     this.pool.reclaim(this.completed);
+    this.uniformPool.reclaim(this.completed);
   }
 
   /** Resolves once at most `n` submissions are in flight. */
@@ -160,21 +164,43 @@ export class Runtime {
   }
 
   private copyToStaging(buffer: GPUBuffer, bytes: number): {staging: GPUBuffer; id: number} {
-    const staging = this.staging(bytes);
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
-    const id = this.submit([encoder.finish()]);
-    stats.readbacks++;
-    return {staging, id};
+    const encoding = this.beginEncoding();
+    const staging = this.stageReadback(encoding, buffer, bytes);
+    return {staging, id: encoding.submit()};
   }
 
-  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-    const {staging, id} = this.copyToStaging(buffer, bytes);
+  /** Adds a copy of `buffer` into a staging buffer to `encoding` (readback in the same submission). */
+  stageReadback(encoding: Encoding, buffer: GPUBuffer, bytes: number): GPUBuffer {
+    const staging = this.staging(bytes);
+    encoding.copy(buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    stats.readbacks++;
+    return staging;
+  }
+
+  /** The bytes of a staged readback once submission `id` is done. */
+  async finishReadback(staging: GPUBuffer, bytes: number, id: number): Promise<ArrayBuffer> {
     await staging.mapAsync(GPUMapMode.READ);
     this.markCompleted(id);
     const out = staging.getMappedRange(0, bytes).slice(0);
     this.releaseStaging(staging);
     return out;
+  }
+
+  /** Same, blocking with the platform's waiter (Node). */
+  finishReadbackSync(staging: GPUBuffer, bytes: number, id: number): ArrayBuffer {
+    let failed: unknown = null;
+    staging.mapAsync(GPUMapMode.READ).catch(e => { failed = e; });
+    this.syncWaiter!(() => staging.mapState === 'mapped' || failed !== null);
+    if (failed) throw failed;
+    this.markCompleted(id);
+    const out = staging.getMappedRange(0, bytes).slice(0);
+    this.releaseStaging(staging);
+    return out;
+  }
+
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const {staging, id} = this.copyToStaging(buffer, bytes);
+    return this.finishReadback(staging, bytes, id);
   }
 
   readSync(buffer: GPUBuffer, bytes: number): ArrayBuffer {
@@ -183,18 +209,12 @@ export class Runtime {
         'that this environment does not offer; use await tensor.data() instead.');
     }
     const {staging, id} = this.copyToStaging(buffer, bytes);
-    let failed: unknown = null;
-    staging.mapAsync(GPUMapMode.READ).catch(e => { failed = e; });
-    this.syncWaiter(() => staging.mapState === 'mapped' || failed !== null);
-    if (failed) throw failed;
-    this.markCompleted(id);
-    const out = staging.getMappedRange(0, bytes).slice(0);
-    this.releaseStaging(staging);
-    return out;
+    return this.finishReadbackSync(staging, bytes, id);
   }
 
   dispose() {
     this.pool.dispose();
+    this.uniformPool.dispose();
     for (const b of this.stagingFree) b.destroy();
     this.stagingFree = [];
     this.dummy.destroy();
@@ -258,7 +278,7 @@ export class Encoding {
     const device = this.runtime.device;
     let uniformBuffer: GPUBuffer|null = null;
     if (this.uniformEnd > 0) {
-      uniformBuffer = device.createBuffer({size: this.uniformEnd, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST});
+      uniformBuffer = this.runtime.uniformPool.acquire(this.uniformEnd, false);
       device.queue.writeBuffer(uniformBuffer, 0, this.uniforms, 0, this.uniformEnd);
     }
     const encoder = device.createCommandEncoder();
@@ -280,8 +300,7 @@ export class Encoding {
     }
     if (pass) pass.end();
     const id = this.runtime.submit([encoder.finish()]);
-    // Destroy defers until the GPU finished with it (WebGPU semantics).
-    if (uniformBuffer) uniformBuffer.destroy();
+    if (uniformBuffer) this.runtime.uniformPool.release(uniformBuffer, id, this.runtime.completed);
     return id;
   }
 }
