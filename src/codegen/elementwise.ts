@@ -78,12 +78,19 @@ export function emitExpr(e: Expr, loadInput: (index: number) => string, helpers:
 export interface ElementwiseInput {
   shape: number[];
   type: WgslScalar;
+  /**
+   * A strided view of the buffer: element strides per output dimension (0 broadcasts) and a start
+   * offset. Absent: the input is dense and broadcast numpy-style against the output.
+   */
+  view?: {strides: number[]; offset: number};
 }
 
 /** How an input is read at an output position. */
-type Access = 'same'|'scalar'|'broadcast';
+type Access = 'same'|'scalar'|'broadcast'|'strided';
 
-function accessOf(inShape: number[], outShape: number[]): Access {
+function accessOf(input: ElementwiseInput, outShape: number[]): Access {
+  if (input.view) return 'strided';
+  const inShape = input.shape;
   if (sizeOf(inShape) === 1) return 'scalar';
   if (inShape.length === outShape.length && inShape.every((d, i) => d === outShape[i])) return 'same';
   return 'broadcast';
@@ -108,13 +115,17 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
                                    uniforms: Uniform[] = []): Program {
   const rank = outShape.length;
   const size = sizeOf(outShape);
-  const access = inputs.map(i => accessOf(i.shape, outShape));
-  const needCoords = access.includes('broadcast');
+  const access = inputs.map(i => accessOf(i, outShape));
+  const needCoords = access.includes('broadcast') || access.includes('strided');
   const allUniforms: Uniform[] = [{name: 'size', type: 'u32', value: size}, ...uniforms];
   if (needCoords) {
     allUniforms.push(...arrayUniforms('outStride', stridesOf(outShape).slice(0, Math.max(rank - 1, 0))));
     inputs.forEach((inp, k) => {
       if (access[k] === 'broadcast') allUniforms.push(...arrayUniforms(`in${k}Stride`, broadcastStrides(inp.shape, outShape)));
+      if (access[k] === 'strided') {
+        allUniforms.push(...arrayUniforms(`in${k}Stride`, inp.view!.strides));
+        allUniforms.push({name: `in${k}Offset`, type: 'u32', value: inp.view!.offset});
+      }
     });
   }
   const workgroup = 64;
@@ -126,9 +137,11 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
       switch (access[k]) {
         case 'same': return `in${k}[i]`;
         case 'scalar': return `in${k}[0]`;
-        case 'broadcast': {
+        case 'broadcast':
+        case 'strided': {
           const terms = Array.from({length: rank}, (_, d) => `c${d} * u.in${k}Stride${d}`);
-          return `in${k}[${terms.join(' + ')}]`;
+          if (access[k] === 'strided') terms.push(`u.in${k}Offset`);
+          return `in${k}[${terms.length > 0 ? terms.join(' + ') : '0u'}]`;
         }
       }
     };
