@@ -1,6 +1,7 @@
 // Every kernel mpsgpu registers, by family; each family's list names its kernel files.
 import {KernelConfig} from '@tensorflow/tfjs-core';
 
+import {arrayKernels} from './array_kernels.js';
 import {convKernels} from './conv_kernels.js';
 import {elementwiseKernels} from './elementwise_kernels.js';
 import {reductionKernels} from './reduction_kernels.js';
@@ -11,4 +12,5 @@ export const kernelConfigs: KernelConfig[] = [
   ...shapeKernels,
   ...reductionKernels,
   ...convKernels,
+  ...arrayKernels,
 ];

@@ -3,6 +3,7 @@ import './backend.spec.js';
 import './codegen.spec.js';
 import './elementwise.spec.js';
 import './shape.spec.js';
+import './array.spec.js';
 import './reduction.spec.js';
 import './matmul.spec.js';
 import './conv.spec.js';

@@ -1,0 +1,1 @@
+// Specs for segment, scatter, cumulative and space/batch kernels.
