@@ -1,0 +1,91 @@
+// Conv2D and FusedConv2D (bias and activation applied before the store), NHWC or NCHW.
+import {backend_util, Conv2D, Conv2DAttrs, FusedConv2D, FusedConv2DAttrs, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
+
+import {MpsgpuBackend} from '../src/backend.js';
+import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
+
+import {assertFloat, assertOutShape, assertPositive, assertRank4, checkActivation, Conv2DInfo, convForwardProgram, Epilogue, forwardInputs, Shape4} from './conv_common.js';
+
+export function conv2dInfo(kernel: string, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): Conv2DInfo {
+  const {strides, pad, dilations, dimRoundingMode} = attrs;
+  const dataFormat = attrs.dataFormat ?? 'NHWC';
+  assertRank4(kernel, 'x', x, dataFormat);
+  assertRank4(kernel, 'filter', filter, 'filterHeight, filterWidth, inChannels, outChannels');
+  assertFloat(kernel, 'x', x);
+  assertFloat(kernel, 'filter', filter);
+  assertPositive(kernel, 'strides', strides);
+  assertPositive(kernel, 'dilations', dilations);
+  const info = backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations ?? 1, pad,
+                                              dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  if (info.inChannels !== filter.shape[2]) {
+    throw new Error(`${kernel}: input 'x' (shape [${x.shape}], ${dataFormat}) has ${info.inChannels} channels but ` +
+      `'filter' (shape [${filter.shape}]) expects ${filter.shape[2]}`);
+  }
+  assertOutShape(kernel, info);
+  return info;
+}
+
+/**
+ * The epilogue's tensors as the program reads them: a 1-D bias or PReLU weight of an NCHW output
+ * is aligned with the channel axis (as tfjs-backend-cpu does); everything else broadcasts
+ * numpy-style against the output. Returns the views to dispose after recording.
+ */
+export function prepareEpilogue(b: MpsgpuBackend, kernel: string, info: Conv2DInfo, activation: string|undefined,
+                                bias: TensorInfo|undefined, prelu: TensorInfo|undefined, leakyreluAlpha: number|undefined):
+    {epilogue: Epilogue, views: TensorInfo[]} {
+  const act = checkActivation(kernel, activation, prelu ?? undefined);
+  const views: TensorInfo[] = [];
+  const align = (name: string, t: TensorInfo|undefined): TensorInfo|undefined => {
+    if (t == null) return undefined;
+    assertFloat(kernel, name, t);
+    let v = t;
+    if (info.dataFormat === 'channelsFirst' && t.shape.length === 1 && t.shape[0] !== 1) {
+      v = reshapeView(b, t, [t.shape[0], 1, 1]);
+      views.push(v);
+    }
+    let ok = v.shape.length <= 4;
+    if (ok) {
+      try {
+        ok = util.arraysEqual(backend_util.assertAndGetBroadcastShape(info.outShape, v.shape), info.outShape);
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      views.forEach(view => b.disposeIntermediateTensorInfo(view));
+      throw new Error(`${kernel}: input '${name}' of shape [${t.shape}] does not broadcast to the output shape [${info.outShape}]`);
+    }
+    return v;
+  };
+  const biasView = align('bias', bias);
+  const preluView = act === 'prelu' ? align('preluActivationWeights', prelu) : undefined;
+  return {epilogue: {activation: act, bias: biasView, preluWeights: preluView, leakyreluAlpha}, views};
+}
+
+export const conv2DConfig: KernelConfig = {
+  kernelName: Conv2D,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = mpsgpuBackend(backend);
+    const {x, filter} = inputs as {x: TensorInfo, filter: TensorInfo};
+    const info = conv2dInfo(Conv2D, x, filter, attrs as unknown as Conv2DAttrs);
+    return b.runProgram(convForwardProgram(Conv2D, info, false), [x, filter], info.outShape, 'float32');
+  },
+};
+
+export const fusedConv2DConfig: KernelConfig = {
+  kernelName: FusedConv2D,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = mpsgpuBackend(backend);
+    const {x, filter, bias, preluActivationWeights} =
+      inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo, preluActivationWeights?: TensorInfo};
+    const a = attrs as unknown as FusedConv2DAttrs;
+    const info = conv2dInfo(FusedConv2D, x, filter, a);
+    const {epilogue, views} = prepareEpilogue(b, FusedConv2D, info, a.activation, bias, preluActivationWeights, a.leakyreluAlpha);
+    const out = b.runProgram(convForwardProgram(FusedConv2D, info, false, epilogue), forwardInputs(x, filter, epilogue),
+                             info.outShape, 'float32');
+    views.forEach(v => b.disposeIntermediateTensorInfo(v));
+    return out;
+  },
+};

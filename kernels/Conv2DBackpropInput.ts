@@ -1,0 +1,33 @@
+// Conv2DBackpropInput: the gradient of Conv2D with respect to x; also tf.conv2dTranspose.
+import {backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {mpsgpuBackend} from '../src/kernel_util.js';
+
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, convBackpropInputProgram, Shape4} from './conv_common.js';
+
+export const conv2DBackpropInputConfig: KernelConfig = {
+  kernelName: Conv2DBackpropInput,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = mpsgpuBackend(backend);
+    const {dy, filter} = inputs as {dy: TensorInfo, filter: TensorInfo};
+    const {inputShape, strides, pad, dimRoundingMode} = attrs as unknown as Conv2DBackpropInputAttrs;
+    const dataFormat = (attrs as unknown as Conv2DBackpropInputAttrs).dataFormat ?? 'NHWC';
+    const k = Conv2DBackpropInput;
+    assertRank4(k, 'dy', dy, dataFormat);
+    assertRank4(k, 'filter', filter, 'filterHeight, filterWidth, inChannels, outChannels');
+    assertFloat(k, 'dy', dy);
+    assertFloat(k, 'filter', filter);
+    assertShape4(k, 'inputShape', inputShape);
+    assertPositive(k, 'strides', strides);
+    const info = backend_util.computeConv2DInfo(inputShape as Shape4, filter.shape as Shape4, strides, 1, pad, dimRoundingMode,
+                                                false, backend_util.convertConv2DDataFormat(dataFormat));
+    if (info.inChannels !== filter.shape[2]) {
+      throw new Error(`${k}: inputShape [${inputShape}] (${dataFormat}) has ${info.inChannels} channels but 'filter' ` +
+        `(shape [${filter.shape}]) expects ${filter.shape[2]}`);
+    }
+    assertOutShape(k, info, 'dy');
+    assertDyCovers(k, dy, info, filter.shape[3]);
+    return b.runProgram(convBackpropInputProgram(k, info, false, dy), [dy, filter], info.inShape, 'float32');
+  },
+};

@@ -1,0 +1,104 @@
+// Depthwise convolution (NHWC; the filter is [fH, fW, inC, channelMultiplier]): forward, fused
+// bias/activation, and the gradients with respect to the input and the filter.
+import {backend_util, DepthwiseConv2dNative, DepthwiseConv2dNativeAttrs, DepthwiseConv2dNativeBackpropFilter,
+        DepthwiseConv2dNativeBackpropFilterAttrs, DepthwiseConv2dNativeBackpropInput, DepthwiseConv2dNativeBackpropInputAttrs,
+        FusedDepthwiseConv2D, FusedDepthwiseConv2DAttrs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {mpsgpuBackend} from '../src/kernel_util.js';
+
+import {prepareEpilogue} from './Conv2D.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, Conv2DInfo,
+        convBackpropFilterProgram, convBackpropInputProgram, convForwardProgram, forwardInputs, Shape4} from './conv_common.js';
+
+type Geometry = Pick<DepthwiseConv2dNativeAttrs, 'strides'|'pad'|'dilations'|'dimRoundingMode'>;
+
+/** As tfjs-backend-cpu: NHWC whatever dataFormat says, and strides or dilations must be 1. */
+function depthwiseInfo(kernel: string, xShape: Shape4, filterShape: Shape4, attrs: Geometry): Conv2DInfo {
+  const {strides, pad, dimRoundingMode} = attrs;
+  const dilations = attrs.dilations ?? [1, 1];
+  assertPositive(kernel, 'strides', strides);
+  assertPositive(kernel, 'dilations', dilations);
+  if (!backend_util.eitherStridesOrDilationsAreOne(strides, dilations)) {
+    throw new Error(`Error in depthwiseConv2d: Either strides or dilations must be 1. ` +
+      `Got strides ${strides} and dilations '${dilations}'`);
+  }
+  const info = backend_util.computeConv2DInfo(xShape, filterShape, strides, dilations, pad, dimRoundingMode, true);
+  if (xShape[3] !== filterShape[2]) {
+    throw new Error(`${kernel}: the input has ${xShape[3]} channels (shape [${xShape}], NHWC) but the filter ` +
+      `(shape [${filterShape}]) expects ${filterShape[2]}`);
+  }
+  return info;
+}
+
+function forward(kernel: string, inputs: Record<string, TensorInfo|undefined>, attrs: DepthwiseConv2dNativeAttrs, b: ReturnType<typeof mpsgpuBackend>,
+                 fused?: FusedDepthwiseConv2DAttrs): TensorInfo {
+  const x = inputs.x!, filter = inputs.filter!;
+  assertRank4(kernel, 'x', x);
+  assertRank4(kernel, 'filter', filter, 'filterHeight, filterWidth, inChannels, channelMultiplier');
+  assertFloat(kernel, 'x', x);
+  assertFloat(kernel, 'filter', filter);
+  const info = depthwiseInfo(kernel, x.shape as Shape4, filter.shape as Shape4, attrs);
+  assertOutShape(kernel, info);
+  if (!fused) return b.runProgram(convForwardProgram(kernel, info, true), [x, filter], info.outShape, 'float32');
+  const {epilogue, views} = prepareEpilogue(b, kernel, info, fused.activation, inputs.bias, inputs.preluActivationWeights,
+                                            fused.leakyreluAlpha);
+  const out = b.runProgram(convForwardProgram(kernel, info, true, epilogue), forwardInputs(x, filter, epilogue), info.outShape, 'float32');
+  views.forEach(v => b.disposeIntermediateTensorInfo(v));
+  return out;
+}
+
+export const depthwiseConv2dNativeConfig: KernelConfig = {
+  kernelName: DepthwiseConv2dNative,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend, attrs}) =>
+    forward(DepthwiseConv2dNative, inputs as Record<string, TensorInfo>, attrs as unknown as DepthwiseConv2dNativeAttrs, mpsgpuBackend(backend)),
+};
+
+export const fusedDepthwiseConv2DConfig: KernelConfig = {
+  kernelName: FusedDepthwiseConv2D,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const a = attrs as unknown as FusedDepthwiseConv2DAttrs;
+    return forward(FusedDepthwiseConv2D, inputs as Record<string, TensorInfo>, a, mpsgpuBackend(backend), a);
+  },
+};
+
+export const depthwiseConv2dNativeBackpropInputConfig: KernelConfig = {
+  kernelName: DepthwiseConv2dNativeBackpropInput,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = mpsgpuBackend(backend);
+    const k = DepthwiseConv2dNativeBackpropInput;
+    const {dy, filter} = inputs as {dy: TensorInfo, filter: TensorInfo};
+    const a = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+    assertRank4(k, 'dy', dy);
+    assertRank4(k, 'filter', filter, 'filterHeight, filterWidth, inChannels, channelMultiplier');
+    assertFloat(k, 'dy', dy);
+    assertFloat(k, 'filter', filter);
+    assertShape4(k, 'inputShape', a.inputShape);
+    const info = depthwiseInfo(k, a.inputShape, filter.shape as Shape4, a);
+    assertOutShape(k, info, 'dy');
+    assertDyCovers(k, dy, info, info.outChannels);
+    return b.runProgram(convBackpropInputProgram(k, info, true, dy), [dy, filter], info.inShape, 'float32');
+  },
+};
+
+export const depthwiseConv2dNativeBackpropFilterConfig: KernelConfig = {
+  kernelName: DepthwiseConv2dNativeBackpropFilter,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = mpsgpuBackend(backend);
+    const k = DepthwiseConv2dNativeBackpropFilter;
+    const {x, dy} = inputs as {x: TensorInfo, dy: TensorInfo};
+    const a = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+    assertRank4(k, 'x', x);
+    assertRank4(k, 'dy', dy);
+    assertFloat(k, 'x', x);
+    assertFloat(k, 'dy', dy);
+    assertShape4(k, 'filterShape', a.filterShape);
+    const info = depthwiseInfo(k, x.shape as Shape4, a.filterShape, a);
+    assertOutShape(k, info, 'dy');
+    assertDyCovers(k, dy, info, info.outChannels);
+    return b.runProgram(convBackpropFilterProgram(k, info, true, x, dy), [x, dy], info.filterShape, 'float32');
+  },
+};
