@@ -4,6 +4,7 @@ import {KernelConfig} from '@tensorflow/tfjs-core';
 import {arrayKernels} from './array_kernels.js';
 import {convKernels} from './conv_kernels.js';
 import {elementwiseKernels} from './elementwise_kernels.js';
+import {imageKernels} from './image_kernels.js';
 import {reductionKernels} from './reduction_kernels.js';
 import {shapeKernels} from './shape_kernels.js';
 
@@ -13,4 +14,5 @@ export const kernelConfigs: KernelConfig[] = [
   ...reductionKernels,
   ...convKernels,
   ...arrayKernels,
+  ...imageKernels,
 ];

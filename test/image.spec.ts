@@ -1,0 +1,1 @@
+// Specs for the image and local-normalization kernels.
