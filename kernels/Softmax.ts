@@ -1,0 +1,107 @@
+// Softmax over the last axis, numerically stable: exp(x - max) / sum(exp(x - max)), as
+// tfjs-backend-cpu computes it (a NaN in a row makes the row NaN).
+// Rows of up to 32 elements: one invocation per row. Longer rows: one workgroup per row (max and sum
+// as trees in workgroup memory). Very long rows, few: composed of two-pass reductions.
+import {KernelConfig, Softmax, SoftmaxAttrs, TensorInfo, util} from '@tensorflow/tfjs-core';
+
+import {MpsgpuBackend} from '../src/backend.js';
+import {Program} from '../src/codegen/program.js';
+import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
+import {input, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
+import {reduce, treeSteps, workgroupFor} from './reduce.js';
+
+const MAX_NAN = `fn maxNan(a: f32, b: f32) -> f32 {
+  if (isNan(a) || isNan(b)) { return nanF32(); }
+  return max(a, b);
+}`;
+
+function softmaxProgram(rows: number, cols: number): Program {
+  const uniforms: Uniform[] = [{name: 'rows', type: 'u32', value: rows}, {name: 'cols', type: 'u32', value: cols}];
+  if (cols <= 32) {
+    const wg = 64;
+    const shader = (): ShaderSpec => ({
+      inputs: [{name: 'x', type: 'f32'}],
+      outputs: [{name: 'out', type: 'f32'}],
+      workgroupSize: [wg, 1, 1],
+      declarations: MAX_NAN,
+      body: `
+  let row = flatId;
+  if (row >= u.rows) { return; }
+  let base = row * u.cols;
+  var m = -infF32();
+  for (var c = 0u; c < u.cols; c = c + 1u) { m = maxNan(m, x[base + c]); }
+  var s = 0.0;
+  for (var c = 0u; c < u.cols; c = c + 1u) { s = s + exp(x[base + c] - m); }
+  for (var c = 0u; c < u.cols; c = c + 1u) { out[base + c] = exp(x[base + c] - m) / s; }`,
+    });
+    return {name: Softmax, key: 'softmax1', shader, uniforms, dispatch: dispatch1D(rows, wg)};
+  }
+  const wg = workgroupFor(cols);
+  const shader = (): ShaderSpec => ({
+    inputs: [{name: 'x', type: 'f32'}],
+    outputs: [{name: 'out', type: 'f32'}],
+    workgroupSize: [wg, 1, 1],
+    declarations: `${MAX_NAN}\nvar<workgroup> sh: array<f32, ${wg}>;`,
+    body: `
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= u.rows) { return; }
+  let base = row * u.cols;
+  var m = -infF32();
+  for (var c = lindex; c < u.cols; c = c + ${wg}u) { m = maxNan(m, x[base + c]); }
+  sh[lindex] = m;
+  workgroupBarrier();
+  ${treeSteps(wg, o => `sh[lindex] = maxNan(sh[lindex], sh[${o}]);`)}
+  m = sh[0];
+  workgroupBarrier();
+  var s = 0.0;
+  for (var c = lindex; c < u.cols; c = c + ${wg}u) { s = s + exp(x[base + c] - m); }
+  sh[lindex] = s;
+  workgroupBarrier();
+  ${treeSteps(wg, o => `sh[lindex] = sh[lindex] + sh[${o}];`)}
+  s = sh[0];
+  for (var c = lindex; c < u.cols; c = c + ${wg}u) { out[base + c] = exp(x[base + c] - m) / s; }`,
+  });
+  return {name: Softmax, key: `softmaxT${wg}`, shader, uniforms, dispatch: dispatch1D(rows, 1)};
+}
+
+/** Record softmax of `logits` (float32) over its last axis. */
+export function softmax(backend: MpsgpuBackend, logits: TensorInfo): TensorInfo {
+  const shape = logits.shape;
+  const cols = shape.length === 0 ? 1 : shape[shape.length - 1];
+  const size = util.sizeFromShape(shape);
+  if (size === 0) return backend.makeTensorInfo(shape, 'float32');
+  const rows = size / cols;
+  if (cols > 65536 && rows < 16) {
+    // Few very long rows: the reductions split each row over many workgroups.
+    const axis = [shape.length - 1];
+    const m = reduce(backend, logits, axis, 'Max', true);
+    const e = runElementwise(backend, Softmax, op('exp($0 - $1)', 'f32', [input(0, 'f32'), input(1, 'f32')]), [logits, m], 'float32', shape);
+    const s = reduce(backend, e, axis, 'Sum', true);
+    const out = runElementwise(backend, Softmax, op('$0 / $1', 'f32', [input(0, 'f32'), input(1, 'f32')]), [e, s], 'float32', shape);
+    for (const t of [m, e, s]) backend.disposeIntermediateTensorInfo(t);
+    return out;
+  }
+  return backend.runProgram(softmaxProgram(rows, cols), [logits], shape, 'float32');
+}
+
+export const softmaxConfig: KernelConfig = {
+  kernelName: Softmax,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = mpsgpuBackend(backend);
+    const {logits} = inputs as {logits: TensorInfo};
+    const {dim} = attrs as unknown as SoftmaxAttrs;
+    const rank = logits.shape.length;
+    const d = dim === -1 ? rank - 1 : dim;
+    if (d !== rank - 1) {
+      throw new Error(`Softmax: mpsgpu takes softmax over the last axis of 'logits' only (as tfjs); got dim ${dim} ` +
+        `for shape [${logits.shape}] (dtype ${logits.dtype})`);
+    }
+    if (logits.dtype !== 'float32') {
+      throw new Error(`Softmax: input 'logits' must be float32, got dtype ${logits.dtype} (shape [${logits.shape}])`);
+    }
+    // As tfjs-backend-cpu: a scalar has no axis to take softmax over.
+    util.parseAxisParam([d], logits.shape);
+    return softmax(b, logits);
+  },
+};

@@ -1,0 +1,387 @@
+// Reductions over any set of axes: Sum, Prod, Mean, Max, Min, Any, All.
+//
+// No transpose: the input is read in place through strides. The shape is split into kept and reduced
+// dimensions; adjacent dimensions of the same kind merge (size-1 dimensions vanish), so a shader
+// sees at most ⌈rank/2⌉ groups of each and, in the common cases, one reduced group of stride 1
+// (innermost axes) or of stride s (outer axes).
+//
+// Three ways to run a reduction of R elements into each of `outSize` outputs:
+// - rows of at most 64 elements, or rows over outer axes (R ≤ 4096, the innermost axis kept, at
+//   least 128 outputs): one invocation per output, a short sequential loop (over outer axes,
+//   neighbouring invocations read neighbouring addresses);
+// - otherwise one workgroup per output (32 or 64 invocations): invocations stride through the row,
+//   then a tree in workgroup memory;
+// - rows so long and few that one workgroup per output leaves the device idle (R ≥ 16384, fewer
+//   than 128 outputs): two passes, the first reducing chunks of each row into partials, the second
+//   (the same program) the partials.
+import {All, Any, backend_util, DataType, KernelConfig, KernelFunc, Max, Mean, Min, Prod, Sum, TensorInfo, util} from '@tensorflow/tfjs-core';
+
+import {MpsgpuBackend} from '../src/backend.js';
+import {Program} from '../src/codegen/program.js';
+import {arrayUniforms, dispatch1D, ShaderSpec, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
+import {fill, mpsgpuBackend} from '../src/kernel_util.js';
+
+// ---- geometry ------------------------------------------------------------------------------------
+
+/** Where the elements of output `o`'s row lie in the input. */
+export interface ReduceGeometry {
+  outSize: number;
+  reduceSize: number;
+  /** Merged kept dimensions (row-major order of the output) and their input strides. */
+  keptShape: number[];
+  keptStrides: number[];
+  /** Merged reduced dimensions and their input strides. */
+  redShape: number[];
+  redStrides: number[];
+}
+
+/** The geometry of reducing `shape` over `axes` (normalized, any order, no duplicates). */
+export function reduceGeometry(shape: number[], axes: number[]): ReduceGeometry {
+  const strides = stridesOf(shape);
+  const reduced = new Set(axes);
+  const groups: Array<{red: boolean; size: number; stride: number}> = [];
+  for (let d = 0; d < shape.length; ++d) {
+    if (shape[d] === 1) continue;
+    const red = reduced.has(d);
+    const last = groups[groups.length - 1];
+    if (last && last.red === red) {
+      // Row-major: the outer dimension's stride is the inner one's stride times its size.
+      last.size *= shape[d];
+      last.stride = strides[d];
+    } else {
+      groups.push({red, size: shape[d], stride: strides[d]});
+    }
+  }
+  const kept = groups.filter(g => !g.red), red = groups.filter(g => g.red);
+  // Only size-1 reduced axes: a row of one element.
+  if (red.length === 0) red.push({red: true, size: 1, stride: 1});
+  let outSize = 1, reduceSize = 1;
+  for (const d of axes) reduceSize *= shape[d];
+  for (let d = 0; d < shape.length; ++d) if (!reduced.has(d)) outSize *= shape[d];
+  return {
+    outSize, reduceSize,
+    keptShape: kept.map(g => g.size), keptStrides: kept.map(g => g.stride),
+    redShape: red.map(g => g.size), redStrides: red.map(g => g.stride),
+  };
+}
+
+/** The contiguous geometry of rows × cols (reduce the last axis). */
+export function rowsGeometry(rows: number, cols: number): ReduceGeometry {
+  return reduceGeometry([rows, cols], [1]);
+}
+
+/** How a shader addresses an element: a key part, uniforms, and WGSL for the offsets. */
+export interface Addressing {
+  key: string;
+  uniforms: Uniform[];
+  /** WGSL statements defining `${name}` (u32): the input offset of the row of output `row`. */
+  base: (row: string, name: string) => string;
+  /** WGSL expression: the input offset of element `r` of a row (relative to the row's base). */
+  offset: (r: string) => string;
+}
+
+/** Statements splitting `flat` over a shape with row-major divisors in `u.${div}*` into strides `u.${str}*`. */
+function offsetOf(flat: string, n: number, div: string, str: string, name: string): string {
+  if (n === 0) return `let ${name} = 0u;`;
+  if (n === 1) return `let ${name} = ${flat} * u.${str}0;`;
+  const lines = [`var ${name}_rem = ${flat};`, `var ${name} = 0u;`];
+  for (let d = 0; d < n; ++d) {
+    if (d === n - 1) {
+      lines.push(`${name} = ${name} + ${name}_rem * u.${str}${d};`);
+    } else {
+      lines.push(`{ let c = ${name}_rem / u.${div}${d}; ${name}_rem = ${name}_rem - c * u.${div}${d}; ${name} = ${name} + c * u.${str}${d}; }`);
+    }
+  }
+  return lines.join('\n  ');
+}
+
+export function addressing(g: ReduceGeometry): Addressing {
+  const nk = g.keptShape.length, nr = g.redShape.length;
+  const contiguous = nr === 1 && g.redStrides[0] === 1;
+  const uniforms: Uniform[] = [
+    ...arrayUniforms('keptDiv', stridesOf(g.keptShape).slice(0, Math.max(nk - 1, 0))),
+    ...arrayUniforms('keptStr', g.keptStrides),
+  ];
+  if (!contiguous) {
+    uniforms.push(...arrayUniforms('redDiv', stridesOf(g.redShape).slice(0, Math.max(nr - 1, 0))),
+                  ...arrayUniforms('redStr', g.redStrides));
+  }
+  const rKey = contiguous ? 'c' : `r${nr}`;
+  return {
+    key: `k${nk}${rKey}`,
+    uniforms,
+    base: (row, name) => offsetOf(row, nk, 'keptDiv', 'keptStr', name),
+    offset: r => {
+      if (contiguous) return r;
+      if (nr === 1) return `(${r} * u.redStr0)`;
+      return `redOffset(${r})`;
+    },
+  };
+}
+
+/** Module-scope helper `redOffset(r)` where addressing needs it (several reduced groups). */
+export function addressingDecls(g: ReduceGeometry): string {
+  const nr = g.redShape.length;
+  if (nr <= 1) return '';
+  return `fn redOffset(r: u32) -> u32 {
+  ${offsetOf('r', nr, 'redDiv', 'redStr', 'o')}
+  return o;
+}`;
+}
+
+/**
+ * Workgroup size for rows of `reduceSize` elements. Small: on lavapipe (invocations are SIMD lanes
+ * of one CPU thread, barriers switch between them) 256 invocations per row run 3-5× slower than 32.
+ */
+export function workgroupFor(reduceSize: number): number {
+  return reduceSize <= 4096 ? 32 : 64;
+}
+
+/**
+ * When rows are long and few, the chunks each row is split into for the first of two passes (1: a
+ * single pass).
+ */
+export function chunksFor(outSize: number, reduceSize: number): number {
+  if (reduceSize < 16384 || outSize >= 128) return 1;
+  return Math.max(1, Math.min(Math.ceil(reduceSize / 4096), Math.ceil(256 / outSize)));
+}
+
+/**
+ * Whether one invocation per output (a sequential loop over a short row) fits best: rows of at most
+ * 64 elements, or rows over outer axes (the innermost axis kept: neighbouring invocations read
+ * neighbouring addresses) of at most 4096 elements when there are enough outputs to keep the
+ * device busy.
+ */
+export function perInvocation(g: ReduceGeometry): boolean {
+  if (g.reduceSize <= 64) return true;
+  const nk = g.keptStrides.length;
+  const innerKept = nk > 0 && g.keptStrides[nk - 1] === 1;
+  return innerKept && g.outSize >= 128 && g.reduceSize <= 4096;
+}
+
+/** Tree steps over `sh` (and more arrays) in workgroup memory, WGSL. */
+export function treeSteps(wg: number, step: (other: string) => string): string {
+  const out: string[] = [];
+  for (let s = wg / 2; s >= 1; s /= 2) {
+    out.push(`if (lindex < ${s}u) { ${step(`lindex + ${s}u`)} }`);
+    out.push('workgroupBarrier();');
+  }
+  return out.join('\n  ');
+}
+
+// ---- the reduction operators ---------------------------------------------------------------------
+
+export type ReduceOpName = 'sum'|'prod'|'max'|'min'|'any'|'all';
+
+const NAN_MAX = `fn maxNan(a: f32, b: f32) -> f32 {
+  if (isNan(a) || isNan(b)) { return nanF32(); }
+  return max(a, b);
+}
+fn minNan(a: f32, b: f32) -> f32 {
+  if (isNan(a) || isNan(b)) { return nanF32(); }
+  return min(a, b);
+}`;
+
+function identity(op: ReduceOpName, t: WgslScalar): string {
+  switch (op) {
+    case 'sum': return t === 'f32' ? '0.0' : '0';
+    case 'prod': return t === 'f32' ? '1.0' : '1';
+    case 'max': return t === 'f32' ? '(-infF32())' : '(-2147483647 - 1)';
+    case 'min': return t === 'f32' ? 'infF32()' : '2147483647';
+    case 'any': return '0';
+    case 'all': return '1';
+  }
+}
+
+function combine(op: ReduceOpName, t: WgslScalar, a: string, b: string): string {
+  switch (op) {
+    case 'sum': return `${a} + ${b}`;
+    case 'prod': return `${a} * ${b}`;
+    case 'max': return t === 'f32' ? `maxNan(${a}, ${b})` : `max(${a}, ${b})`;
+    case 'min': return t === 'f32' ? `minNan(${a}, ${b})` : `min(${a}, ${b})`;
+    case 'any': return `${a} | ${b}`;
+    case 'all': return `${a} & ${b}`;
+  }
+}
+
+export interface ReduceStage {
+  op: ReduceOpName;
+  /** Storage type of the input. */
+  inType: WgslScalar;
+  /** Type of the accumulator (and of the partials between passes). */
+  accType: WgslScalar;
+  outType: WgslScalar;
+  /** WGSL turning input value `$v` (inType) into accType. */
+  load: string;
+  /** WGSL turning the accumulator `$v` into outType. */
+  finish: string;
+  /** Extra uniforms the load or finish read. */
+  uniforms?: Uniform[];
+}
+
+function stageKey(s: ReduceStage): string {
+  return `${s.op}|${s.inType}>${s.accType}>${s.outType}|${s.load}|${s.finish}|${(s.uniforms ?? []).map(u => u.name + u.type).join(',')}`;
+}
+
+/**
+ * One dispatch reducing each row of `g` (split into `chunks` pieces; out[row * chunks + chunk]).
+ */
+export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometry, chunks = 1): Program {
+  const addr = addressing(g);
+  const load = (v: string) => stage.load.replace(/\$v/g, v);
+  const finish = (v: string) => stage.finish.replace(/\$v/g, v);
+  const acc = stage.accType;
+  const declarations = [NAN_MAX, addressingDecls(g)];
+  const uniforms: Uniform[] = [
+    {name: 'outSize', type: 'u32', value: g.outSize},
+    {name: 'reduceSize', type: 'u32', value: g.reduceSize},
+    ...addr.uniforms, ...(stage.uniforms ?? []),
+  ];
+  if (chunks === 1 && perInvocation(g)) {
+    const wg = 64;
+    const shader = (): ShaderSpec => ({
+      inputs: [{name: 'x', type: stage.inType}],
+      outputs: [{name: 'out', type: stage.outType}],
+      workgroupSize: [wg, 1, 1],
+      declarations: declarations.join('\n'),
+      body: `
+  let row = flatId;
+  if (row >= u.outSize) { return; }
+  ${addr.base('row', 'base')}
+  var acc: ${acc} = ${identity(stage.op, acc)};
+  for (var r = 0u; r < u.reduceSize; r = r + 1u) {
+    acc = ${combine(stage.op, acc, 'acc', load(`x[base + ${addr.offset('r')}]`))};
+  }
+  out[row] = ${finish('acc')};`,
+    });
+    return {name, key: `reduce1|${stageKey(stage)}|${addr.key}`, shader, uniforms, dispatch: dispatch1D(g.outSize, wg)};
+  }
+  const wg = workgroupFor(Math.ceil(g.reduceSize / chunks));
+  const chunkLen = Math.ceil(g.reduceSize / chunks);
+  const groups = g.outSize * chunks;
+  uniforms.push({name: 'chunks', type: 'u32', value: chunks}, {name: 'chunkLen', type: 'u32', value: chunkLen},
+                {name: 'groups', type: 'u32', value: groups});
+  declarations.push(`var<workgroup> sh: array<${acc}, ${wg}>;`);
+  const shader = (): ShaderSpec => ({
+    inputs: [{name: 'x', type: stage.inType}],
+    outputs: [{name: 'out', type: chunks === 1 ? stage.outType : acc}],
+    workgroupSize: [wg, 1, 1],
+    declarations: declarations.join('\n'),
+    body: `
+  let group = wid.x + wid.y * nwg.x;
+  if (group >= u.groups) { return; }
+  let row = group / u.chunks;
+  let chunk = group - row * u.chunks;
+  ${addr.base('row', 'base')}
+  let start = chunk * u.chunkLen;
+  let end = min(start + u.chunkLen, u.reduceSize);
+  var acc: ${acc} = ${identity(stage.op, acc)};
+  for (var r = start + lindex; r < end; r = r + ${wg}u) {
+    acc = ${combine(stage.op, acc, 'acc', load(`x[base + ${addr.offset('r')}]`))};
+  }
+  sh[lindex] = acc;
+  workgroupBarrier();
+  ${treeSteps(wg, other => `sh[lindex] = ${combine(stage.op, acc, 'sh[lindex]', `sh[${other}]`)};`)}
+  if (lindex == 0u) { out[group] = ${chunks === 1 ? finish('sh[0]') : 'sh[0]'}; }`,
+  });
+  return {
+    name, key: `reduceT${wg}|${chunks === 1 ? 1 : 'n'}|${stageKey(stage)}|${addr.key}`, shader, uniforms,
+    dispatch: dispatch1D(groups, 1),
+  };
+}
+
+// ---- recording a reduction -----------------------------------------------------------------------
+
+export type ReduceKind = 'Sum'|'Prod'|'Mean'|'Max'|'Min'|'Any'|'All';
+
+/** tfjs-backend-cpu's output dtype of a reduction. */
+export function reduceDtype(kind: ReduceKind, x: DataType): DataType {
+  switch (kind) {
+    case 'Sum': case 'Prod': return x === 'float32' ? 'float32' : 'int32';
+    case 'Mean': return 'float32';
+    default: return x;
+  }
+}
+
+/** What tfjs-backend-cpu gives for a row of no elements. */
+function emptyValue(kind: ReduceKind, dtype: DataType): number {
+  switch (kind) {
+    case 'Prod': return 1;
+    case 'Max': case 'Min': return dtype === 'float32' ? NaN : 0;
+    default: return 0;
+  }
+}
+
+function stagesFor(kind: ReduceKind, x: DataType, out: DataType, reduceSize: number): [ReduceStage, ReduceStage] {
+  const inType = wgslType(x), outType = wgslType(out);
+  const same = (op: ReduceOpName, t: WgslScalar): ReduceStage => ({op, inType: t, accType: t, outType: t, load: '$v', finish: '$v'});
+  switch (kind) {
+    case 'Sum': case 'Prod': {
+      const op = kind === 'Sum' ? 'sum' : 'prod';
+      return [{...same(op, inType), outType}, same(op, outType)];
+    }
+    case 'Mean': {
+      // As tfjs-backend-cpu: each element divided by the count, then summed.
+      const load = inType === 'f32' ? '($v / u.count)' : '(f32($v) / u.count)';
+      return [{op: 'sum', inType, accType: 'f32', outType: 'f32', load, finish: '$v',
+               uniforms: [{name: 'count', type: 'f32', value: reduceSize}]}, same('sum', 'f32')];
+    }
+    case 'Max': case 'Min': {
+      const op = kind === 'Max' ? 'max' : 'min';
+      return [same(op, inType), same(op, inType)];
+    }
+    case 'Any': case 'All': {
+      const op = kind === 'Any' ? 'any' : 'all';
+      const load = inType === 'f32' ? 'i32($v != 0.0)' : 'i32($v != 0)';
+      const finish = outType === 'f32' ? 'f32($v)' : '$v';
+      return [{op, inType, accType: 'i32', outType, load, finish}, {op, inType: 'i32', accType: 'i32', outType, load: '$v', finish}];
+    }
+  }
+}
+
+/**
+ * Record the reduction of `x` over `axes` (normalized); the result has the kept dimensions
+ * (`keepDims`: size-1 dimensions in place of the reduced ones).
+ */
+export function reduce(backend: MpsgpuBackend, x: TensorInfo, axes: number[], kind: ReduceKind, keepDims: boolean): TensorInfo {
+  const [outShape0] = backend_util.computeOutAndReduceShapes(x.shape, [...axes].sort((a, b) => a - b));
+  const outShape = keepDims ? backend_util.expandShapeToKeepDim(outShape0, axes) : outShape0;
+  const dtype = reduceDtype(kind, x.dtype);
+  const g = reduceGeometry(x.shape, axes);
+  if (g.outSize === 0) return backend.makeTensorInfo(outShape, dtype);
+  if (g.reduceSize === 0) return fill(backend, outShape, emptyValue(kind, dtype), dtype);
+  const [first, second] = stagesFor(kind, x.dtype, dtype, g.reduceSize);
+  const chunks = perInvocation(g) ? 1 : chunksFor(g.outSize, g.reduceSize);
+  if (chunks === 1) return backend.runProgram(reduceProgram(kind, first, g), [x], outShape, dtype);
+  const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';
+  const partials = backend.runProgram(reduceProgram(kind, first, g, chunks), [x], [g.outSize, chunks], partialDtype);
+  const result = backend.runProgram(reduceProgram(kind, second, rowsGeometry(g.outSize, chunks)), [partials], outShape, dtype);
+  backend.disposeIntermediateTensorInfo(partials);
+  return result;
+}
+
+// ---- kernels -------------------------------------------------------------------------------------
+
+function checkInput(kernel: string, x: TensorInfo) {
+  if (x.dtype === 'string' || x.dtype === 'complex64') {
+    throw new Error(`${kernel}: mpsgpu does not take ${x.dtype} input 'x' (shape [${x.shape}])`);
+  }
+}
+
+function reduceKernel(kind: ReduceKind): KernelFunc {
+  return ({inputs, backend, attrs}) => {
+    const {x} = inputs as {x: TensorInfo};
+    checkInput(kind, x);
+    const a = attrs as {axis?: number|number[]; reductionIndices?: number|number[]; keepDims?: boolean};
+    const axis = kind === 'Max' ? a.reductionIndices : a.axis;
+    const axes = util.parseAxisParam(axis as number|number[], x.shape);
+    if (new Set(axes).size !== axes.length) {
+      throw new Error(`${kind}: the axes [${axes}] of input 'x' (shape [${x.shape}], dtype ${x.dtype}) repeat an axis`);
+    }
+    return reduce(mpsgpuBackend(backend), x, axes, kind, a.keepDims ?? false);
+  };
+}
+
+export const reduceKernelConfigs: KernelConfig[] = ([
+  [Sum, 'Sum'], [Prod, 'Prod'], [Mean, 'Mean'], [Max, 'Max'], [Min, 'Min'], [Any, 'Any'], [All, 'All'],
+] as Array<[string, ReduceKind]>).map(([kernelName, kind]) => ({kernelName, backendName: 'mpsgpu', kernelFunc: reduceKernel(kind)}));
