@@ -3,6 +3,7 @@ import {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {arrayKernels} from './array_kernels.js';
 import {convKernels} from './conv_kernels.js';
+import {cpuKernels} from './cpu_kernels.js';
 import {elementwiseKernels} from './elementwise_kernels.js';
 import {imageKernels} from './image_kernels.js';
 import {reductionKernels} from './reduction_kernels.js';
@@ -15,4 +16,5 @@ export const kernelConfigs: KernelConfig[] = [
   ...convKernels,
   ...arrayKernels,
   ...imageKernels,
+  ...cpuKernels,
 ];

@@ -1,0 +1,1 @@
+// Specs for the kernels computed on the CPU from GPU values.
