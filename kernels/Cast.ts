@@ -1,8 +1,12 @@
-// Cast between float32, int32 and bool (tfjs-backend-cpu semantics: float→int truncates, NaN→0).
+// Cast between float32, int32, bool and complex64 (tfjs-backend-cpu semantics: float→int truncates,
+// NaN→0; to complex64 the imaginary part is zero; from complex64 the real part is cast).
 import {Cast, CastAttrs, DataType, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
+import {MpsgpuBackend} from '../src/backend.js';
 import {Expr} from '../src/codegen/elementwise.js';
-import {input, mpsgpuBackend, op, reshapeView, runElementwise} from '../src/kernel_util.js';
+import {constant, input, mpsgpuBackend, op, reshapeView, runElementwise} from '../src/kernel_util.js';
+
+import {complexParts, copyTensor, makeComplex} from './Complex.js';
 
 export function castExpr(from: DataType, to: DataType, x: Expr): Expr|null {
   if (from === to) return null;
@@ -19,12 +23,27 @@ export const castConfig: KernelConfig = {
     const b = mpsgpuBackend(backend);
     const {x} = inputs as {x: TensorInfo};
     const {dtype} = attrs as unknown as CastAttrs;
-    if (x.dtype === 'string' || dtype === 'string' || x.dtype === 'complex64' || dtype === 'complex64') {
+    if (x.dtype === 'string' || dtype === 'string') {
       throw new Error(`Cast: mpsgpu cannot cast input 'x' of dtype ${x.dtype} (shape [${x.shape}]) to ${dtype}`);
     }
-    const expr = castExpr(x.dtype, dtype, input(0, x.dtype === 'float32' ? 'f32' : 'i32'));
-    if (expr === null) return reshapeView(b, x, x.shape);
-    return runElementwise(b, Cast, expr, [x], dtype, x.shape);
+    if (x.dtype === 'complex64') {
+      if (dtype === 'complex64') return reshapeView(b, x, x.shape);
+      const {real} = complexParts(b, x);
+      // The part belongs to x: the result is always a fresh tensor.
+      return castTensor(b, real, dtype) ?? copyTensor(b, real);
+    }
+    if (dtype === 'complex64') {
+      const real = castTensor(b, x, 'float32') ?? copyTensor(b, x);
+      const imag = runElementwise(b, Cast, constant(0, 'f32'), [], 'float32', x.shape);
+      return makeComplex(b, real, imag);
+    }
+    return castTensor(b, x, dtype) ?? reshapeView(b, x, x.shape);
   },
 };
+
+/** x (float32, int32 or bool) cast to `dtype`; null when the dtypes are equal. */
+function castTensor(b: MpsgpuBackend, x: TensorInfo, dtype: DataType): TensorInfo|null {
+  const expr = castExpr(x.dtype, dtype, input(0, x.dtype === 'float32' ? 'f32' : 'i32'));
+  return expr === null ? null : runElementwise(b, Cast, expr, [x], dtype, x.shape);
+}
 

@@ -1,7 +1,9 @@
-// Fill, ZerosLike, OnesLike: constant tensors computed on the GPU (no upload).
+// Fill, ZerosLike, OnesLike: constant tensors computed on the GPU (no upload); complex64 too.
 import {Fill, FillAttrs, KernelConfig, OnesLike, TensorInfo, util, ZerosLike} from '@tensorflow/tfjs-core';
 
 import {fill, mpsgpuBackend} from '../src/kernel_util.js';
+
+import {makeComplex} from './Complex.js';
 
 export const fillConfig: KernelConfig = {
   kernelName: Fill,
@@ -25,10 +27,15 @@ function constantLike(name: string, value: number): KernelConfig {
     backendName: 'mpsgpu',
     kernelFunc: ({inputs, backend}) => {
       const {x} = inputs as {x: TensorInfo};
-      if (x.dtype === 'string' || x.dtype === 'complex64') {
+      if (x.dtype === 'string') {
         throw new Error(`${name}: mpsgpu does not take ${x.dtype} input 'x' (shape [${x.shape}])`);
       }
-      return fill(mpsgpuBackend(backend), x.shape, value, x.dtype);
+      const b = mpsgpuBackend(backend);
+      if (x.dtype === 'complex64') {
+        // As tfjs-backend-cpu: OnesLike is 1 + 0i.
+        return makeComplex(b, fill(b, x.shape, value, 'float32'), fill(b, x.shape, 0, 'float32'));
+      }
+      return fill(b, x.shape, value, x.dtype);
     },
   };
 }

@@ -1,8 +1,11 @@
 // Binary elementwise kernels with numpy broadcasting, with tfjs-backend-cpu's semantics.
-import {backend_util, DataType, KernelConfig, KernelFunc, TensorInfo, upcastType} from '@tensorflow/tfjs-core';
+import {backend_util, DataType, KernelConfig, KernelFunc, TensorInfo, upcastType, util} from '@tensorflow/tfjs-core';
 
-import {Expr, Helper} from '../src/codegen/elementwise.js';
-import {inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
+import {MpsgpuBackend} from '../src/backend.js';
+import {broadcastStrides, Expr, Helper} from '../src/codegen/elementwise.js';
+import {constant, inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
+
+import {complexParts, makeComplex} from './Complex.js';
 
 interface BinarySpec {
   f32: string;
@@ -81,7 +84,8 @@ export const BINARY: Record<string, BinarySpec> = {
   SquaredDifference: {f32: '($0 - $1) * ($0 - $1)', i32: '($0 - $1) * ($0 - $1)'},
   Atan2: {f32: 'atan2($0, $1)', float: true},
   Equal: {f32: 'i32($0 == $1)', i32: 'i32($0 == $1)', bool: true},
-  NotEqual: {f32: 'i32($0 != $1)', i32: 'i32($0 != $1)', bool: true},
+  // NaN != anything: said explicitly (lavapipe folds != to an ordered comparison).
+  NotEqual: {f32: 'i32($0 != $1 || isNan($0) || isNan($1))', i32: 'i32($0 != $1)', bool: true},
   Less: {f32: 'i32($0 < $1)', i32: 'i32($0 < $1)', bool: true},
   LessEqual: {f32: 'i32($0 <= $1)', i32: 'i32($0 <= $1)', bool: true},
   Greater: {f32: 'i32($0 > $1)', i32: 'i32($0 > $1)', bool: true},
@@ -104,16 +108,106 @@ export function binaryExpr(name: string, a: Expr, b: Expr, useInt: boolean): Exp
   return spec.int && !useInt ? op('select(i32($0), 0, isNan($0))', 'i32', [e]) : e;
 }
 
+/**
+ * Complex arithmetic where tfjs-backend-cpu has it (Add, Sub, Multiply): `(xr, xi, yr, yi)` give the
+ * four parts as f32 expressions, and the op returns the real and imaginary results.
+ */
+type ComplexOp = (p: (k: number) => Expr) => [Expr, Expr];
+const f32op = (template: string, args: Expr[]) => op(template, 'f32', args);
+
+export const COMPLEX_BINARY: Record<string, ComplexOp> = {
+  Add: p => [f32op('$0 + $1', [p(0), p(2)]), f32op('$0 + $1', [p(1), p(3)])],
+  Sub: p => [f32op('$0 - $1', [p(0), p(2)]), f32op('$0 - $1', [p(1), p(3)])],
+  Multiply: p => [f32op('$0 * $1 - $2 * $3', [p(0), p(2), p(1), p(3)]),
+                  f32op('$0 * $1 + $2 * $3', [p(0), p(3), p(1), p(2)])],
+};
+
+/**
+ * One elementwise node per result part over the parts it reads. A real operand is cast to complex
+ * as tfjs-backend-cpu does (its imaginary part is a zero constant, so NaN·0 stays NaN as there).
+ */
+function complexBinary(b: MpsgpuBackend, name: string, x: TensorInfo, y: TensorInfo): TensorInfo {
+  const shape = backend_util.assertAndGetBroadcastShape(x.shape, y.shape);
+  const partsOf = (t: TensorInfo): Array<TensorInfo|null> => {
+    if (t.dtype !== 'complex64') return [t, null];
+    const {real, imag} = complexParts(b, t);
+    return [real, imag];
+  };
+  const leaves = [...partsOf(x), ...partsOf(y)];
+  const results = [0, 1].map(which => {
+    const used: TensorInfo[] = [];
+    const exprs = new Map<number, Expr>();
+    const part = (k: number): Expr => {
+      let e = exprs.get(k);
+      if (e === undefined) {
+        const t = leaves[k];
+        if (t === null) {
+          e = constant(0, 'f32');
+        } else {
+          used.push(t);
+          e = inputAs(used.length - 1, t, 'f32');
+        }
+        exprs.set(k, e);
+      }
+      return e;
+    };
+    const expr = COMPLEX_BINARY[name](part)[which];
+    return runElementwise(b, name, expr, used, 'float32', shape);
+  });
+  return makeComplex(b, results[0], results[1]);
+}
+
+/** Comparisons tfjs-backend-cpu also does on strings (JavaScript's string order). */
+const STRING_COMPARE: Record<string, (a: string, b: string) => boolean> = {
+  Equal: (a, b) => a === b,
+  NotEqual: (a, b) => a !== b,
+  Less: (a, b) => a < b,
+  LessEqual: (a, b) => a <= b,
+  Greater: (a, b) => a > b,
+  GreaterEqual: (a, b) => a >= b,
+};
+
+/** String tensors live on the CPU: compared there, broadcast numpy-style, into a bool tensor. */
+function compareStrings(b: MpsgpuBackend, name: string, x: TensorInfo, y: TensorInfo): TensorInfo {
+  const shape = backend_util.assertAndGetBroadcastShape(x.shape, y.shape);
+  const decode = (t: TensorInfo) => backend_util.fromUint8ToStringArray(b.readSync(t.dataId) as unknown as Uint8Array[]);
+  const [xs, ys] = [decode(x), decode(y)];
+  const [xStrides, yStrides] = [broadcastStrides(x.shape, shape), broadcastStrides(y.shape, shape)];
+  const outStrides = util.computeStrides(shape);
+  const compare = STRING_COMPARE[name];
+  const out = new Uint8Array(util.sizeFromShape(shape));
+  for (let i = 0; i < out.length; ++i) {
+    let rem = i, xi = 0, yi = 0;
+    for (let d = 0; d < shape.length; ++d) {
+      const c = d < outStrides.length ? Math.floor(rem / outStrides[d]) : rem;
+      rem -= d < outStrides.length ? c * outStrides[d] : c;
+      xi += c * xStrides[d];
+      yi += c * yStrides[d];
+    }
+    out[i] = compare(xs[xi], ys[yi]) ? 1 : 0;
+  }
+  return b.makeTensorInfo(shape, 'bool', out);
+}
+
 function binaryKernel(name: string): KernelFunc {
   const spec = BINARY[name];
   return ({inputs, backend}) => {
     const b = mpsgpuBackend(backend);
     const names = Object.keys(inputs);
     const [x, y] = names.map(n => inputs[n] as TensorInfo);
+    if (x.dtype === 'string' && y.dtype === 'string' && STRING_COMPARE[name] !== undefined) {
+      return compareStrings(b, name, x, y);
+    }
     for (const [i, t] of [x, y].entries()) {
-      if (t.dtype === 'string' || t.dtype === 'complex64') {
+      if (t.dtype === 'string') {
         throw new Error(`${name}: mpsgpu does not take ${t.dtype} input '${names[i]}' (shape [${t.shape}])`);
       }
+    }
+    if (x.dtype === 'complex64' || y.dtype === 'complex64') {
+      if (COMPLEX_BINARY[name] !== undefined) return complexBinary(b, name, x, y);
+      const [i, t] = x.dtype === 'complex64' ? [0, x] : [1, y];
+      throw new Error(`${name}: mpsgpu does not take complex64 input '${names[i]}' (shape [${t.shape}]); ` +
+        `as on tfjs-backend-cpu, complex64 arithmetic is Add, Sub and Multiply.`);
     }
     const inType = upcastType(x.dtype, y.dtype);
     const useInt = inType !== 'float32' && spec.i32 !== undefined && !spec.float;

@@ -1,9 +1,11 @@
 // Unary elementwise kernels: one table row each, with tfjs-backend-cpu's semantics (NaN in, NaN out
 // where the CPU backend gives NaN; int32 kept exact where the op is integral).
-import {backend_util, DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo} from '@tensorflow/tfjs-core';
+import {backend_util, ComplexAbs, DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {Expr, Helper} from '../src/codegen/elementwise.js';
-import {inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
+import {input, inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
+
+import {complexParts} from './Complex.js';
 
 interface UnarySpec {
   /** WGSL over `$0` (an f32), returning f32, or the result type named by `out`. */
@@ -40,6 +42,113 @@ const SOFTPLUS_HELPER: Helper = {
 }`,
 };
 
+const EXP_HELPER: Helper = {
+  name: 'expF32',
+  code: `fn expF32(x: f32) -> f32 {
+  // exp(x) = 2^n · exp(r), r = x - n·ln2 with ln2 in two parts (n·C1 is exact): the builtin's
+  // error grows with |x| (exp(10) one float32 step off tfjs-backend-cpu's correctly rounded value).
+  if (isNan(x) || x < -87.0 || x > 89.0) { return exp(x); }
+  let n = round(x * 1.4426950408889634);
+  let r = (x - n * 0.693359375) + n * 2.12194440e-4;
+  // Cephes' expf polynomial on |r| <= ln2/2.
+  let p = ((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r
+           + 1.6666665459e-1) * r + 5.0000001201e-1;
+  // 2^n in two steps: n reaches 128, past what one ldexp is defined for.
+  let h = i32(n) / 2;
+  return ldexp(ldexp(p * r * r + r + 1.0, h), i32(n) - h);
+}`,
+};
+
+const TAN_HELPER: Helper = {
+  name: 'tanF32',
+  code: `fn mul64(a: u32, b: u32) -> vec2<u32> {
+  // (low, high) words of the 64-bit product.
+  let a0 = a & 0xffffu; let a1 = a >> 16u; let b0 = b & 0xffffu; let b1 = b >> 16u;
+  let p00 = a0 * b0; let p01 = a0 * b1; let p10 = a1 * b0; let p11 = a1 * b1;
+  let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+  return vec2<u32>((p00 & 0xffffu) | (mid << 16u), p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u));
+}
+// |x| (finite, >= 0.5) modulo pi/2 by Payne-Hanek: x·2/pi from the 96 bits of 2/pi that matter for
+// x's exponent, exactly; returns r in [-pi/4, pi/4] as (r, its low part) and the quadrant mod 4.
+fn reduceHalfPi(ax: f32) -> vec3<f32> {
+  var t = array<u32, 9>(0u, 0xa2f9836eu, 0x4e441529u, 0xfc2757d1u, 0xf534ddc0u, 0xdb629599u, 0x3c439041u,
+                        0xfe5163abu, 0xdebbc561u);
+  let bits = bitcast<u32>(ax);
+  let e = i32((bits >> 23u) & 0xffu) - 127;
+  let m = (bits & 0x7fffffu) | 0x800000u;
+  let s = u32(e + 7);
+  let w = s / 32u; let sh = s % 32u;
+  var a: array<u32, 3>;
+  for (var j = 0u; j < 3u; j = j + 1u) {
+    a[j] = select((t[w + j] << sh) | (t[w + j + 1u] >> (32u - sh)), t[w + j], sh == 0u);
+  }
+  // x·2/pi mod 4 = (m · window) · 2^-94: the words of the product below 2^96.
+  let p2 = mul64(a[2], m);
+  let p1 = mul64(a[1], m);
+  let lo = p2.y + p1.x;
+  let top = p1.y + a[0] * m + select(0u, 1u, lo < p2.y);
+  var q = top >> 30u;
+  var hi = top & 0x3fffffffu;
+  var low = lo;
+  var sign = 1.0;
+  if (hi >= 0x20000000u) {
+    // Fraction >= 1/2: take 1 - fraction (62-bit two's complement) and the next quadrant.
+    low = ~low + 1u;
+    hi = (~hi & 0x3fffffffu) + select(0u, 1u, low == 0u);
+    q = q + 1u;
+    sign = -1.0;
+  }
+  // r = fraction · pi/2 in fixed point (scale 2^-61), then as a float and its low part, all exact
+  // integer steps (no reliance on fma or on the division's rounding).
+  let pio2 = 3373259426u; // round(pi/2 · 2^31)
+  let ph = mul64(hi, pio2);
+  let pl = mul64(low, pio2);
+  let rl = ph.x + pl.y;
+  let rh = ph.y + select(0u, 1u, rl < ph.x);
+  let rhF = f32(rh);
+  let diff = f32(i32(rh - u32(rhF)));
+  let tail = (diff * 4294967296.0 + f32(rl)) * 4.336808689942018e-19;
+  let rHi = rhF * 1.862645149230957e-9;
+  let r = rHi + tail;
+  let rLo = (rHi - r) + tail;
+  return vec3<f32>(sign * r, sign * rLo, f32(q & 3u));
+}
+// Product a·b as (p, e) with p + e exact (Dekker's split; no fma needed).
+fn twoProd(a: f32, b: f32) -> vec2<f32> {
+  let p = a * b;
+  let ca = 4097.0 * a; let ah = ca - (ca - a); let al = a - ah;
+  let cb = 4097.0 * b; let bh = cb - (cb - b); let bl = b - bh;
+  return vec2<f32>(p, ((ah * bh - p) + ah * bl + al * bh) + al * bl);
+}
+// 1/r, refined by one Newton step with an exact residual (the GPU's division may be 2.5 ulp off).
+fn recipF32(r: f32) -> f32 {
+  let y = 1.0 / r;
+  let pe = twoProd(r, y);
+  return y + y * ((1.0 - pe.x) - pe.y);
+}
+fn tanF32(x: f32) -> f32 {
+  // The builtin reduces large arguments too coarsely (tan of 1e9 is off entirely).
+  if (abs(x) < 64.0 || isNan(x) || isInf(x)) { return tan(x); }
+  let red = reduceHalfPi(abs(x));
+  let r = red.x; let rLo = red.y;
+  let odd = red.z == 1.0 || red.z == 3.0;
+  var v: f32;
+  if (abs(r) < 0.015625) {
+    // Series, so that near a pole -cot(r) is one rounding of -1/r plus small terms.
+    let r2 = r * r;
+    if (odd) {
+      v = -recipF32(r) + (r * (0.3333333333 + r2 * (0.0222222222 + r2 * 0.0021164021)) + rLo / r2);
+    } else {
+      v = r + (r * r2 * (0.3333333333 + r2 * (0.1333333333 + r2 * 0.0539682540)) + rLo * (1.0 + r2));
+    }
+  } else {
+    let t = tan(r);
+    v = select(t + rLo * (1.0 + t * t), -recipF32(t) + rLo * (1.0 + 1.0 / (t * t)), odd);
+  }
+  return select(v, -v, x < 0.0);
+}`,
+};
+
 const NAN_IN = (expr: string) => `select(${expr}, $0, isNan($0))`;
 
 export const UNARY: Record<string, UnarySpec> = {
@@ -55,7 +164,7 @@ export const UNARY: Record<string, UnarySpec> = {
   Cosh: {f32: 'cosh($0)'},
   Elu: {f32: NAN_IN('select(exp($0) - 1.0, $0, $0 >= 0.0)')},
   Erf: {f32: 'erfApprox($0)', helper: ERF_HELPER},
-  Exp: {f32: 'exp($0)'},
+  Exp: {f32: 'expF32($0)', helper: EXP_HELPER},
   Expm1: {f32: 'select(exp($0) - 1.0, $0 + 0.5 * $0 * $0 + $0 * $0 * $0 / 6.0, abs($0) < 1e-4)'},
   Floor: {f32: 'floor($0)', i32: '$0', out: 'same'},
   IsFinite: {f32: 'i32(!isNan($0) && !isInf($0))', i32: '1', out: 'bool'},
@@ -72,13 +181,14 @@ export const UNARY: Record<string, UnarySpec> = {
   Rsqrt: {f32: 'inverseSqrt($0)'},
   Selu: {f32: `select(${backend_util.SELU_SCALEALPHA} * (exp($0) - 1.0), ${backend_util.SELU_SCALE} * $0, $0 >= 0.0)`},
   Sigmoid: {f32: '1.0 / (1.0 + exp(-$0))'},
-  Sign: {f32: NAN_IN('sign($0)'), i32: 'sign($0)', out: 'same'},
+  // tfjs-backend-cpu: NaN is neither < 0 nor > 0, so its sign is 0.
+  Sign: {f32: 'select(sign($0), 0.0, isNan($0))', i32: 'sign($0)', out: 'same'},
   Sin: {f32: 'sin($0)'},
   Sinh: {f32: 'sinh($0)'},
   Softplus: {f32: 'softplus($0)', helper: SOFTPLUS_HELPER},
   Sqrt: {f32: 'sqrt($0)'},
   Square: {f32: '$0 * $0', i32: '$0 * $0', out: 'same'},
-  Tan: {f32: 'tan($0)'},
+  Tan: {f32: 'tanF32($0)', helper: TAN_HELPER},
   Tanh: {f32: 'tanh($0)'},
   Step: {f32: NAN_IN('select($a, 1.0, $0 > 0.0)'), i32: 'select(i32($a), 1, $0 > 0)', out: 'same', attrs: a => [a.alpha as number ?? 0]},
   LeakyRelu: {f32: 'select($a * $0, $0, $0 >= 0.0)', attrs: a => [a.alpha as number]},
@@ -121,6 +231,38 @@ function unaryKernel(name: string): KernelFunc {
   };
 }
 
-export const unaryKernelConfigs: KernelConfig[] = Object.keys(UNARY).map(name => ({
-  kernelName: name, backendName: 'mpsgpu', kernelFunc: unaryKernel(name),
-}));
+const HYPOT_HELPER: Helper = {
+  name: 'hypotF32',
+  code: `fn hypotF32(a: f32, b: f32) -> f32 {
+  // Math.hypot, as tfjs-backend-cpu: scaled so that tiny and huge parts neither underflow nor
+  // overflow; an infinite part wins over NaN.
+  if (isInf(a) || isInf(b)) { return infF32(); }
+  if (isNan(a) || isNan(b)) { return nanF32(); }
+  let x = abs(a); let y = abs(b);
+  let m = max(x, y);
+  if (m == 0.0) { return 0.0; }
+  let r = min(x, y) / m;
+  return m * sqrt(1.0 + r * r);
+}`,
+};
+
+/** |x| of complex64 x: float32 (tf.abs on complex64 dispatches this kernel). */
+export const complexAbsConfig: KernelConfig = {
+  kernelName: ComplexAbs,
+  backendName: 'mpsgpu',
+  kernelFunc: ({inputs, backend}) => {
+    const b = mpsgpuBackend(backend);
+    const {x} = inputs as {x: TensorInfo};
+    if (x.dtype !== 'complex64') {
+      throw new Error(`ComplexAbs: input 'x' must be complex64, got dtype ${x.dtype} (shape [${x.shape}])`);
+    }
+    const {real, imag} = complexParts(b, x);
+    const expr = op('hypotF32($0, $1)', 'f32', [input(0, 'f32'), input(1, 'f32')], HYPOT_HELPER);
+    return runElementwise(b, ComplexAbs, expr, [real, imag], 'float32', x.shape);
+  },
+};
+
+export const unaryKernelConfigs: KernelConfig[] = [
+  ...Object.keys(UNARY).map(name => ({kernelName: name, backendName: 'mpsgpu', kernelFunc: unaryKernel(name)})),
+  complexAbsConfig,
+];

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {BINARY} from '../kernels/binary.js';
 import {UNARY} from '../kernels/unary.js';
-import {describeLazyAndEager, expectMatchesCpu, randomInts, randomValues} from './util.js';
+import {describeLazyAndEager, expectClose, expectMatchesCpu, randomInts, randomValues} from './util.js';
 
 // Inputs chosen inside each op's domain where the op has one (tfjs returns NaN outside, as we do).
 const DOMAIN: Record<string, [number, number]> = {
@@ -86,6 +86,171 @@ describeLazyAndEager('binary kernels match tfjs-backend-cpu', () => {
     await expectMatchesCpu(() => {
       const x = tf.tensor(randomValues(6, 2), [3, 2]);
       return [tf.fill([2, 3], 1.5), tf.fill([4], 7, 'int32'), tf.zerosLike(x), tf.onesLike(x)];
+    }, 0);
+  });
+});
+
+/** A complex64 tensor of `shape` with deterministic parts (call inside the compared function). */
+function complexRand(shape: number[], seed: number): tf.Tensor {
+  const n = tf.util.sizeFromShape(shape);
+  return tf.complex(tf.tensor(randomValues(n, seed, -3, 3), shape), tf.tensor(randomValues(n, seed + 100, -3, 3), shape));
+}
+
+function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) {
+  return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+}
+
+/** `gpu` on mpsgpu gives what `cpu` gives on tfjs-backend-cpu, within `tol`. */
+async function expectGpuMatches(gpu: () => tf.Tensor|tf.Tensor[], cpu: () => tf.Tensor|tf.Tensor[], tol: number) {
+  const values = async (backend: string, fn: () => tf.Tensor|tf.Tensor[]) => {
+    await tf.setBackend(backend);
+    const out = tf.tidy(fn);
+    const list = Array.isArray(out) ? out : [out];
+    const result = [];
+    for (const t of list) result.push({shape: t.shape, dtype: t.dtype, values: await t.data() as ArrayLike<number>});
+    tf.dispose(out);
+    return result;
+  };
+  const expected = await values('cpu', cpu);
+  const actual = await values('mpsgpu', gpu);
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => {
+    expect(actual[i].shape).toEqual(e.shape);
+    expect(actual[i].dtype).toBe(e.dtype);
+    expectClose(actual[i].values, e.values, tol, `output ${i}`);
+  });
+}
+
+/** t broadcast to `shape` (complex64 part by part). */
+function broadcastFull(t: tf.Tensor, shape: number[]): tf.Tensor {
+  if (t.dtype !== 'complex64') return tf.broadcastTo(t, shape);
+  return tf.complex(tf.broadcastTo(tf.real(t), shape), tf.broadcastTo(tf.imag(t), shape));
+}
+
+describeLazyAndEager('complex64 elementwise kernels match tfjs-backend-cpu', () => {
+  // tfjs-backend-cpu 4.22 misreads complex operands broadcast over missing leading axes (it takes
+  // i % (2·size) of the interleaved values), so the reference broadcasts both operands first.
+  const shapes: Array<[number[], number[]]> = [[[5], [5]], [[2, 3, 4], [4]], [[3, 1], [1, 5]], [[2, 2], []], [[7], [1]], [[1], [2, 3]]];
+  const binary = (name: string, a: () => tf.Tensor, b: () => tf.Tensor) => expectGpuMatches(
+    () => runKernel(name, {a: a(), b: b()}),
+    () => {
+      const shape = tf.broadcast_util.assertAndGetBroadcastShape(a().shape, b().shape);
+      return runKernel(name, {a: broadcastFull(a(), shape), b: broadcastFull(b(), shape)});
+    }, 1e-5);
+  for (const name of ['Add', 'Sub', 'Multiply']) {
+    for (const [sa, sb] of shapes) {
+      it(`${name} complex64 [${sa}] with complex64 [${sb}]`, async () => {
+        await binary(name, () => complexRand(sa, 1), () => complexRand(sb, 2));
+      });
+    }
+    for (const dtype of ['float32', 'int32'] as const) {
+      it(`${name} complex64 with ${dtype}, both ways (the real operand is cast to complex)`, async () => {
+        const c = () => complexRand([3, 4], 3);
+        const r = () => (dtype === 'float32' ? tf.tensor(randomValues(4, 4, -3, 3), [4]) : tf.tensor(randomInts(4, 4, -5, 5), [4], 'int32'));
+        await binary(name, c, r);
+        await binary(name, r, c);
+        await expectMatchesCpu(() => runKernel(name, {a: complexRand([4], 5), b: r()}), 1e-5);
+      });
+    }
+  }
+  it('tf.add, tf.sub, tf.mul on complex64 and a number array (ops cast)', async () => {
+    await expectMatchesCpu(() => {
+      const c = complexRand([2, 3], 5);
+      return [tf.add(c, tf.tensor2d([[1, 2, 3], [4, 5, 6]])), tf.sub(c, c), tf.mul(c, tf.complex([2], [-1])), c.mul(c).add(c)];
+    }, 1e-5);
+  });
+  it('NaN and infinity propagate as on the CPU', async () => {
+    await expectMatchesCpu(() => {
+      const a = tf.complex([NaN, 1, Infinity, 0, 2], [0, NaN, 1, Infinity, -Infinity]);
+      const b = tf.complex([1, 2, 0, 1, 3], [1, 0, 0, NaN, 1]);
+      return [tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.mul(a, tf.tensor1d([0, 1, 2, NaN, 1]))];
+    }, 1e-5);
+  });
+  it('Cast to and from complex64', async () => {
+    await expectMatchesCpu(() => {
+      const f = tf.tensor(randomValues(7, 6, -4, 4));
+      const c = complexRand([7], 7);
+      return [f.cast('complex64'), tf.tensor(randomInts(7, 8, -5, 5), [7], 'int32').cast('complex64'),
+              tf.tensor(randomInts(7, 9, 0, 1), [7], 'bool').cast('complex64'),
+              c.cast('float32'), c.cast('int32'), c.cast('bool'), c.cast('complex64'), c.cast('complex64').cast('float32')];
+    }, 0);
+  });
+  it('ZerosLike and OnesLike of complex64 (ones: 1 + 0i)', async () => {
+    await expectMatchesCpu(() => {
+      const c = complexRand([3, 2], 10);
+      return [tf.zerosLike(c), tf.onesLike(c), tf.real(tf.onesLike(c)), tf.imag(tf.onesLike(c))];
+    }, 0);
+  });
+  for (const shape of [[5], [2, 3], [2, 3, 4, 5], [0, 3]]) {
+    it(`ComplexAbs [${shape}]`, async () => {
+      await expectMatchesCpu(() => tf.abs(complexRand(shape, 11)), 1e-6);
+    });
+  }
+  it('ComplexAbs neither underflows nor overflows; NaN and infinity as Math.hypot', async () => {
+    await expectMatchesCpu(() => tf.abs(tf.complex([1e-30, 0, 1e-30, 0, 3e38, -2e38, NaN, Infinity, NaN, -Infinity, 1e-45],
+                                                   [1e-30, 1e-30, 0, 0, 3e38, 1, 1, NaN, NaN, 2, 1e-45])), 1e-6);
+  });
+  it('AddN of complex64 (the CPU reference adds the parts)', async () => {
+    await tf.setBackend('mpsgpu');
+    const gpu = tf.tidy(() => tf.addN(Array.from({length: 10}, (_, i) => complexRand([2, 3], 20 + i))));
+    const values = await gpu.data();
+    gpu.dispose();
+    await tf.setBackend('cpu');
+    const cpu = tf.tidy(() => Array.from({length: 10}, (_, i) => complexRand([2, 3], 20 + i)).reduce((a, b) => tf.add(a, b)));
+    const expected = await cpu.data();
+    cpu.dispose();
+    await tf.setBackend('mpsgpu');
+    expect(values.length).toBe(12);
+    for (let i = 0; i < 12; ++i) expect(Math.abs(values[i] - expected[i])).toBeLessThan(1e-5);
+  });
+  it('complex arithmetic leaks nothing', async () => {
+    await tf.setBackend('mpsgpu');
+    const backend = tf.engine().findBackend('mpsgpu')!;
+    const before = backend.numDataIds();
+    const out = tf.tidy(() => {
+      const c = complexRand([4, 3], 12);
+      return tf.abs(tf.mul(tf.add(c, tf.onesLike(c)), tf.sub(c, tf.tensor1d([1, 2, 3]))).cast('complex64').add(tf.zerosLike(c)));
+    });
+    await out.data();
+    out.dispose();
+    expect(backend.numDataIds()).toBe(before);
+  });
+  it('RealDiv, Neg and comparisons refuse complex64 (as tfjs-backend-cpu), then work', async () => {
+    await tf.setBackend('mpsgpu');
+    const c = complexRand([3], 13);
+    expect(() => runKernel('RealDiv', {a: c, b: c})).toThrowError(/RealDiv: mpsgpu does not take complex64 input 'a' \(shape \[3\]\)/);
+    expect(() => runKernel('Neg', {x: c})).toThrowError(/Neg: mpsgpu does not take complex64 input 'x'/);
+    expect(() => runKernel('Equal', {a: c, b: c})).toThrowError(/Equal: mpsgpu does not take complex64/);
+    expect(() => runKernel('ComplexAbs', {x: tf.tensor1d([1, 2])})).toThrowError(/ComplexAbs: input 'x' must be complex64/);
+    const y = tf.add(c, c);
+    const expected = await tf.real(c).mul(2).data();
+    const actual = await tf.real(y).data();
+    for (let i = 0; i < 3; ++i) expect(actual[i]).toBeCloseTo(expected[i], 5);
+    tf.dispose([c, y]);
+  });
+});
+
+describeLazyAndEager('elementwise edge cases match tfjs-backend-cpu', () => {
+  it('Exp is within about one float32 step of the CPU over its whole range', async () => {
+    await expectMatchesCpu(() => [tf.exp(tf.tensor(randomValues(301, 3, -87, 87))), tf.exp(tf.tensor1d([10, -10, 20, 0, -0.5], 'int32')),
+                                  tf.exp(tf.tensor1d([NaN, Infinity, -Infinity, 88.5, -100]))], 3e-7);
+  });
+  it('Tan of large arguments (exact reduction modulo pi/2) is within about one float32 step', async () => {
+    await expectMatchesCpu(() => [tf.tan(tf.tensor(randomValues(200, 4, -2e9, 2e9))), tf.tan(tf.tensor(randomValues(200, 5, -1000, 1000))),
+                                  tf.tan(tf.tensor1d([64, -64, 63.9, 1e38, -3e38, 1e5, 7e4]))], 2e-6);
+  });
+  it('Sign of NaN is 0; NotEqual of NaN is true; Equal, Less of NaN false', async () => {
+    await expectMatchesCpu(() => {
+      const a = tf.tensor1d([NaN, 1, -2, 0, NaN, 3]);
+      const b = tf.tensor1d([NaN, NaN, -2, 1, 0, 3]);
+      return [tf.sign(a), tf.notEqual(a, b), tf.equal(a, b), tf.less(a, b), tf.greaterEqual(a, b)];
+    }, 0);
+  });
+  it('string comparisons (computed on the CPU), with broadcasting', async () => {
+    await expectMatchesCpu(() => {
+      const a = tf.tensor(['a', 'b', 'ab', '', 'z', 'b'], [2, 3], 'string');
+      const b = tf.tensor(['b', 'ab', ''], [3], 'string');
+      return ['Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual'].map(name => runKernel(name, {a, b}));
     }, 0);
   });
 });
