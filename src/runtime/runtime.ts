@@ -4,6 +4,7 @@ import {Program} from '../codegen/program.js';
 import {buildShader} from '../codegen/shader.js';
 import {BufferPool} from '../memory/pool.js';
 import {stats} from '../stats.js';
+import {canvasReadSync, canvasSyncReadAvailable} from './canvas_sync_read.js';
 
 /** Blocks the calling thread until `done()` holds (Node: pumps the event loop). */
 export type SyncWaiter = (done: () => boolean) => void;
@@ -204,6 +205,14 @@ export class Runtime {
   }
 
   readSync(buffer: GPUBuffer, bytes: number): ArrayBuffer {
+    if (!this.syncWaiter && canvasSyncReadAvailable()) {
+      // Browsers: through canvases (canvas_sync_read.ts), behind everything submitted so far.
+      const out = canvasReadSync(this.device, buffer, bytes);
+      stats.readbacks++;
+      // The queue ran the copy after every earlier submission: their buffers can be reused.
+      this.markCompleted(this.submitted);
+      return out;
+    }
     if (!this.syncWaiter) {
       throw new Error('mpsgpu: synchronous reads (dataSync/arraySync) need a way to wait for the GPU ' +
         'that this environment does not offer; use await tensor.data() instead.');
