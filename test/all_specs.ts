@@ -9,4 +9,7 @@ import './matmul.spec.js';
 import './conv.spec.js';
 import './pool.spec.js';
 import './batchnorm.spec.js';
+import './image.spec.js';
+import './cpu_kernels.spec.js';
 import './device_lost.spec.js';
+import './layers.spec.js';
