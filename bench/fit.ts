@@ -1,0 +1,99 @@
+// Side-by-side training throughput: the MNIST-style CNN trained with tfjs-layers `model.fit` on
+// mpsgpu and on the official backends (webgpu, cpu, wasm) in one process, on the same adapter,
+// same synthetic data and model. Prints images/s per backend and the ratio to mpsgpu, and writes
+// JSON (--json FILE).
+//
+//   npm run bench:fit -- [--backends mpsgpu,webgpu,cpu] [--batch-size 256] [--steps 10] [--json out.json]
+//
+// Only ratios mean something on lavapipe (a CPU driver); absolute times only on a real GPU.
+import './webgpu_node_setup.js';
+
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import fs from 'fs';
+
+import {mpsgpu} from '../src/node.js';
+
+interface Options {
+  backends: string[];
+  batchSize: number;
+  steps: number;
+  json: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = {backends: ['mpsgpu', 'webgpu', 'cpu'], batchSize: 256, steps: 10, json: ''};
+  for (let i = 0; i < argv.length; i += 2) {
+    const value = argv[i + 1];
+    switch (argv[i]) {
+      case '--backends': opts.backends = value.split(','); break;
+      case '--batch-size': opts.batchSize = Number(value); break;
+      case '--steps': opts.steps = Number(value); break;
+      case '--json': opts.json = value; break;
+      default: throw new Error(`unknown option ${argv[i]}`);
+    }
+  }
+  return opts;
+}
+
+function buildModel(): tfl.Sequential {
+  const model = tfl.sequential();
+  model.add(tfl.layers.conv2d({inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({seed: 1})}));
+  model.add(tfl.layers.maxPooling2d({poolSize: 2}));
+  model.add(tfl.layers.conv2d({filters: 64, kernelSize: 3, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({seed: 2})}));
+  model.add(tfl.layers.maxPooling2d({poolSize: 2}));
+  model.add(tfl.layers.flatten());
+  model.add(tfl.layers.dense({units: 128, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({seed: 3})}));
+  model.add(tfl.layers.dense({units: 10, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({seed: 4})}));
+  model.compile({optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy']});
+  return model;
+}
+
+async function timeBackend(name: string, opts: Options): Promise<number> {
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not initialize`);
+  const n = opts.batchSize * opts.steps;
+  const xs = tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 7);
+  const labels = tf.tidy(() => tf.oneHot(tf.randomUniform([n], 0, 10, 'int32', 8), 10).toFloat());
+  const model = buildModel();
+  // Warm-up: one epoch over two batches compiles shaders and fills pools.
+  await model.fit(xs.slice(0, 2 * opts.batchSize), labels.slice(0, 2 * opts.batchSize), {batchSize: opts.batchSize, epochs: 1, verbose: 0});
+  const start = performance.now();
+  const history = await model.fit(xs, labels, {batchSize: opts.batchSize, epochs: 1, verbose: 0, shuffle: false});
+  await tf.backend().read(tf.scalar(0).dataId);  // everything submitted is done
+  const seconds = (performance.now() - start) / 1000;
+  const loss = history.history.loss[0] as number;
+  if (!Number.isFinite(loss)) throw new Error(`${name}: loss is ${loss}`);
+  model.dispose();
+  tf.dispose([xs, labels]);
+  return n / seconds;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  await tf.setBackend('mpsgpu');
+  const info = mpsgpu.device().adapterInfo;
+  const adapter = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
+  console.log(`adapter: ${adapter}; batch ${opts.batchSize}, ${opts.steps} steps`);
+  const results: Record<string, number> = {};
+  for (const name of opts.backends) {
+    try {
+      results[name] = await timeBackend(name, opts);
+      console.log(`${name.padEnd(8)} ${results[name].toFixed(1)} images/s`);
+    } catch (e) {
+      console.log(`${name.padEnd(8)} failed: ${(e as Error).message}`);
+    }
+  }
+  const base = results.mpsgpu;
+  console.log('\nbackend   images/s   mpsgpu speed-up');
+  for (const [name, v] of Object.entries(results)) {
+    console.log(`${name.padEnd(9)} ${v.toFixed(1).padStart(8)}   ${base ? (base / v).toFixed(2) + 'x' : '-'}`);
+  }
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({adapter, date: new Date().toISOString(), ...opts, imagesPerSecond: results}, null, 2));
+  process.exit(0);
+}
+
+await main();
