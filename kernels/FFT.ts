@@ -1,6 +1,9 @@
 // FFT and IFFT of complex64 along the innermost axis: a direct DFT, one invocation per output
-// frequency. The twiddle index j·k is kept modulo n (and centred on 0), so every angle is small and
-// accurate whatever n; IFFT divides by n as tfjs-backend-cpu does.
+// frequency; IFFT divides by n as tfjs-backend-cpu does. The twiddle factors are exact to about
+// one float32 step whatever n: the index j·k is kept modulo n, its angle 2π·idx/n is reduced to a
+// quadrant and a remainder in [-π/4, π/4] with integer arithmetic (4·idx = q·n + rem), and the
+// remainder's cos and sin come from polynomials (the GPU's sin and cos builtins are not precise
+// enough: SwiftShader's are off by ~1e-5).
 import {FFT, IFFT, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {Program} from '../src/codegen/program.js';
@@ -9,6 +12,7 @@ import {mpsgpuBackend} from '../src/kernel_util.js';
 
 import {check, WORKGROUP} from './array_common.js';
 import {complexParts, makeComplex} from './Complex.js';
+import {SINCOS_POLY} from './unary.js';
 
 function dftProgram(name: string, rows: number, n: number, inverse: boolean): Program {
   const size = rows * n;
@@ -17,22 +21,33 @@ function dftProgram(name: string, rows: number, n: number, inverse: boolean): Pr
     inputs: [{name: 're', type: 'f32'}, {name: 'im', type: 'f32'}],
     outputs: [{name: 'outRe', type: 'f32'}, {name: 'outIm', type: 'f32'}],
     workgroupSize: [WORKGROUP, 1, 1],
+    declarations: SINCOS_POLY,
     body: `
   let i = flatId;
   if (i >= u.size) { return; }
   let row = i / u.n;
   let k = i - row * u.n;
   let base = row * u.n;
-  let step = ${inverse ? '' : '-'}6.283185307179586 / f32(u.n);
+  let halfPiOverN = 1.5707963267948966 / f32(u.n);
   var sr = 0.0;
   var si = 0.0;
   var idx = 0u;
   for (var j = 0u; j < u.n; j = j + 1u) {
-    // idx = j·k mod n; the angle uses idx - n past the half so that it stays in [-pi, pi].
-    let centred = select(f32(idx), f32(idx) - f32(u.n), 2u * idx > u.n);
-    let angle = step * centred;
-    let c = cos(angle);
-    let s = sin(angle);
+    // idx = j·k mod n; angle 2π·idx/n = (π/2)·(q + rem/n) with 4·idx = q·n + rem, |rem| <= n/2.
+    let q = (4u * idx + u.n / 2u) / u.n;
+    let rem = i32(4u * idx) - i32(q * u.n);
+    let r = f32(rem) * halfPiOverN;
+    let cr = cosPoly(r);
+    let sr0 = sinPoly(r);
+    // cos and sin of q·π/2 + r.
+    let qm = q & 3u;
+    var c = select(cr, -sr0, qm == 1u);
+    c = select(c, -cr, qm == 2u);
+    c = select(c, sr0, qm == 3u);
+    var s = select(sr0, cr, qm == 1u);
+    s = select(s, -sr0, qm == 2u);
+    s = select(s, -cr, qm == 3u);
+    ${inverse ? '' : 's = -s;'}
     let xr = re[base + j];
     let xi = im[base + j];
     sr = sr + xr * c - xi * s;

@@ -1,5 +1,7 @@
 // Softmax over the last axis, numerically stable: exp(x - max) / sum(exp(x - max)), as
-// tfjs-backend-cpu computes it (a NaN in a row makes the row NaN).
+// tfjs-backend-cpu computes it: a NaN in a row makes the row NaN, and so does +Infinity (its
+// x - max is Infinity - Infinity, NaN). exp is Exp's expF32, NaN in, NaN out, said explicitly
+// (the builtin's exp(NaN) is unspecified: +Infinity on SwiftShader).
 // Rows of up to 32 elements: one invocation per row. Longer rows: one workgroup per row (max and sum
 // as trees in workgroup memory). Very long rows, few: composed of two-pass reductions.
 import {KernelConfig, Softmax, SoftmaxAttrs, TensorInfo, util} from '@tensorflow/tfjs-core';
@@ -9,11 +11,13 @@ import {Program} from '../src/codegen/program.js';
 import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
 import {input, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
 import {reduce, treeSteps, workgroupFor} from './reduce.js';
+import {EXP_HELPER} from './unary.js';
 
-const MAX_NAN = `fn maxNan(a: f32, b: f32) -> f32 {
+const SOFTMAX_HELPERS = `fn maxNan(a: f32, b: f32) -> f32 {
   if (isNan(a) || isNan(b)) { return nanF32(); }
   return max(a, b);
-}`;
+}
+${EXP_HELPER.code}`;
 
 function softmaxProgram(rows: number, cols: number): Program {
   const uniforms: Uniform[] = [{name: 'rows', type: 'u32', value: rows}, {name: 'cols', type: 'u32', value: cols}];
@@ -23,7 +27,7 @@ function softmaxProgram(rows: number, cols: number): Program {
       inputs: [{name: 'x', type: 'f32'}],
       outputs: [{name: 'out', type: 'f32'}],
       workgroupSize: [wg, 1, 1],
-      declarations: MAX_NAN,
+      declarations: SOFTMAX_HELPERS,
       body: `
   let row = flatId;
   if (row >= u.rows) { return; }
@@ -31,8 +35,8 @@ function softmaxProgram(rows: number, cols: number): Program {
   var m = -infF32();
   for (var c = 0u; c < u.cols; c = c + 1u) { m = maxNan(m, x[base + c]); }
   var s = 0.0;
-  for (var c = 0u; c < u.cols; c = c + 1u) { s = s + exp(x[base + c] - m); }
-  for (var c = 0u; c < u.cols; c = c + 1u) { out[base + c] = exp(x[base + c] - m) / s; }`,
+  for (var c = 0u; c < u.cols; c = c + 1u) { s = s + expF32(x[base + c] - m); }
+  for (var c = 0u; c < u.cols; c = c + 1u) { out[base + c] = expF32(x[base + c] - m) / s; }`,
     });
     return {name: Softmax, key: 'softmax1', shader, uniforms, dispatch: dispatch1D(rows, wg)};
   }
@@ -41,7 +45,7 @@ function softmaxProgram(rows: number, cols: number): Program {
     inputs: [{name: 'x', type: 'f32'}],
     outputs: [{name: 'out', type: 'f32'}],
     workgroupSize: [wg, 1, 1],
-    declarations: `${MAX_NAN}\nvar<workgroup> sh: array<f32, ${wg}>;`,
+    declarations: `${SOFTMAX_HELPERS}\nvar<workgroup> sh: array<f32, ${wg}>;`,
     body: `
   let row = wid.x + wid.y * nwg.x;
   if (row >= u.rows) { return; }
@@ -54,12 +58,12 @@ function softmaxProgram(rows: number, cols: number): Program {
   m = sh[0];
   workgroupBarrier();
   var s = 0.0;
-  for (var c = lindex; c < u.cols; c = c + ${wg}u) { s = s + exp(x[base + c] - m); }
+  for (var c = lindex; c < u.cols; c = c + ${wg}u) { s = s + expF32(x[base + c] - m); }
   sh[lindex] = s;
   workgroupBarrier();
   ${treeSteps(wg, o => `sh[lindex] = sh[lindex] + sh[${o}];`)}
   s = sh[0];
-  for (var c = lindex; c < u.cols; c = c + ${wg}u) { out[base + c] = exp(x[base + c] - m) / s; }`,
+  for (var c = lindex; c < u.cols; c = c + ${wg}u) { out[base + c] = expF32(x[base + c] - m) / s; }`,
   });
   return {name: Softmax, key: `softmaxT${wg}`, shader, uniforms, dispatch: dispatch1D(rows, 1)};
 }
@@ -75,7 +79,7 @@ export function softmax(backend: MpsgpuBackend, logits: TensorInfo): TensorInfo 
     // Few very long rows: the reductions split each row over many workgroups.
     const axis = [shape.length - 1];
     const m = reduce(backend, logits, axis, 'Max', true);
-    const e = runElementwise(backend, Softmax, op('exp($0 - $1)', 'f32', [input(0, 'f32'), input(1, 'f32')]), [logits, m], 'float32', shape);
+    const e = runElementwise(backend, Softmax, op('expF32($0 - $1)', 'f32', [input(0, 'f32'), input(1, 'f32')], EXP_HELPER), [logits, m], 'float32', shape);
     const s = reduce(backend, e, axis, 'Sum', true);
     const out = runElementwise(backend, Softmax, op('$0 / $1', 'f32', [input(0, 'f32'), input(1, 'f32')]), [e, s], 'float32', shape);
     for (const t of [m, e, s]) backend.disposeIntermediateTensorInfo(t);

@@ -25,14 +25,27 @@ const EITHER_NAN = (expr: string) => `select(${expr}, nanF32(), isNan($0) || isN
 const POW_HELPER: Helper = {
   name: 'powF32',
   code: `fn powF32(a: f32, b: f32) -> f32 {
-  // WGSL's pow is undefined for a < 0; tfjs gives the real result for integral exponents.
+  // Math.pow's special cases said explicitly (WGSL's pow is exp2(b·log2(a)), undefined for a <= 0
+  // and for NaN or infinite operands); tfjs gives the real result for integral exponents of a < 0.
   if (b == 0.0) { return 1.0; }
-  let r = pow(abs(a), b);
+  if (isNan(a) || isNan(b)) { return nanF32(); }
+  let m = abs(a);
+  if (isInf(b)) {
+    // (±1)^±Infinity is NaN in JavaScript.
+    if (m == 1.0) { return nanF32(); }
+    return select(0.0, infF32(), (m > 1.0) == (b > 0.0));
+  }
+  let oddInt = floor(b) == b && abs(b % 2.0) == 1.0;
+  if (m == 0.0 || isInf(m)) {
+    // ±0 and ±Infinity: 0 or Infinity by the signs, negative for a negative base and an odd exponent.
+    let r = select(0.0, infF32(), (m == 0.0) == (b < 0.0));
+    return select(r, -r, oddInt && (a < 0.0 || bitcast<u32>(a) == 0x80000000u));
+  }
+  let r = pow(m, b);
   if (a < 0.0) {
     if (floor(b) != b) { return nanF32(); }
-    if (abs(b % 2.0) == 1.0) { return -r; }
+    if (oddInt) { return -r; }
   }
-  if (a == 0.0 && b < 0.0) { return infF32(); }
   return r;
 }
 fn powI32(a: i32, b: i32) -> i32 {
@@ -44,10 +57,38 @@ fn powI32(a: i32, b: i32) -> i32 {
 }`,
 };
 
+const ATAN2_HELPER: Helper = {
+  name: 'atan2F32',
+  code: `fn atan2F32(y: f32, x: f32) -> f32 {
+  // Math.atan2's zeros and infinities said explicitly (WGSL leaves atan2(0, 0) undefined and
+  // lavapipe gives 3·pi/4); the signs of zeros count, as in JavaScript.
+  if (isNan(y) || isNan(x)) { return nanF32(); }
+  let pi = 3.1415927410125732;
+  let yNeg = bitcast<u32>(y) >= 0x80000000u;
+  let xNeg = bitcast<u32>(x) >= 0x80000000u;
+  var r: f32;
+  if (y == 0.0) {
+    r = select(0.0, pi, xNeg);
+  } else if (isInf(y)) {
+    r = select(select(1.5707963705062866, 0.7853981852531433, isInf(x)), 2.356194496154785, isInf(x) && xNeg);
+  } else if (x == 0.0) {
+    r = 1.5707963705062866;
+  } else if (isInf(x)) {
+    r = select(0.0, pi, xNeg);
+  } else {
+    return atan2(y, x);
+  }
+  return select(r, -r, yNeg);
+}`,
+};
+
 const MOD_HELPER: Helper = {
   name: 'modF32',
   code: `fn modF32(a: f32, b: f32) -> f32 {
-  // The result takes the divisor's sign, as in tfjs.
+  // The result takes the divisor's sign, as in tfjs; JavaScript's % for NaN, infinities and 0 said
+  // explicitly (WGSL's % is a - b·trunc(a/b), NaN for a finite a and an infinite b).
+  if (isNan(a) || isNan(b) || isInf(a) || b == 0.0) { return nanF32(); }
+  if (isInf(b)) { return select(nanF32(), a, (a < 0.0 && b < 0.0) || (a >= 0.0 && b >= 0.0)); }
   let r = a % b;
   if ((a < 0.0 && b < 0.0) || (a >= 0.0 && b >= 0.0)) { return r; }
   return (r + b) % b;
@@ -82,7 +123,7 @@ export const BINARY: Record<string, BinarySpec> = {
   Pow: {f32: 'powF32($0, $1)', i32: 'powI32($0, $1)', helper: POW_HELPER},
   Mod: {f32: 'modF32($0, $1)', i32: 'modI32($0, $1)', helper: MOD_HELPER},
   SquaredDifference: {f32: '($0 - $1) * ($0 - $1)', i32: '($0 - $1) * ($0 - $1)'},
-  Atan2: {f32: 'atan2($0, $1)', float: true},
+  Atan2: {f32: 'atan2F32($0, $1)', float: true, helper: ATAN2_HELPER},
   Equal: {f32: 'i32($0 == $1)', i32: 'i32($0 == $1)', bool: true},
   // NaN != anything: said explicitly (lavapipe folds != to an ordered comparison).
   NotEqual: {f32: 'i32($0 != $1 || isNan($0) || isNan($1))', i32: 'i32($0 != $1)', bool: true},
@@ -90,8 +131,9 @@ export const BINARY: Record<string, BinarySpec> = {
   LessEqual: {f32: 'i32($0 <= $1)', i32: 'i32($0 <= $1)', bool: true},
   Greater: {f32: 'i32($0 > $1)', i32: 'i32($0 > $1)', bool: true},
   GreaterEqual: {f32: 'i32($0 >= $1)', i32: 'i32($0 >= $1)', bool: true},
-  LogicalAnd: {f32: 'i32($0 != 0.0 && $1 != 0.0)', i32: 'i32($0 != 0 && $1 != 0)', bool: true},
-  LogicalOr: {f32: 'i32($0 != 0.0 || $1 != 0.0)', i32: 'i32($0 != 0 || $1 != 0)', bool: true},
+  // On floats, NaN is falsy (JavaScript's && and ||, as tfjs-backend-cpu).
+  LogicalAnd: {f32: 'i32($0 != 0.0 && !isNan($0) && $1 != 0.0 && !isNan($1))', i32: 'i32($0 != 0 && $1 != 0)', bool: true},
+  LogicalOr: {f32: 'i32(($0 != 0.0 && !isNan($0)) || ($1 != 0.0 && !isNan($1)))', i32: 'i32($0 != 0 || $1 != 0)', bool: true},
   BitwiseAnd: {f32: 'f32(i32($0) & i32($1))', i32: '$0 & $1', int: true},
   // Gradients tfjs-core dispatches as kernels.
   EluGrad: {f32: 'select($0 * ($1 + 1.0), $0, $1 >= 0.0)', float: true},
@@ -104,8 +146,9 @@ export function binaryExpr(name: string, a: Expr, b: Expr, useInt: boolean): Exp
   const template = useInt ? spec.i32! : spec.f32;
   const type = spec.bool || useInt ? 'i32' : 'f32';
   const e = op(template, type, [a, b], spec.helper);
-  // Float math with an int32 result (FloorDiv on floats): convert as Cast does.
-  return spec.int && !useInt ? op('select(i32($0), 0, isNan($0))', 'i32', [e]) : e;
+  // Float math with an int32 result (FloorDiv on floats): NaN and ±Infinity become 0, as when
+  // tfjs-backend-cpu stores them in an Int32Array.
+  return spec.int && !useInt ? op('select(i32($0), 0, isNan($0) || isInf($0))', 'i32', [e]) : e;
 }
 
 /**

@@ -42,25 +42,172 @@ const SOFTPLUS_HELPER: Helper = {
 }`,
 };
 
-const EXP_HELPER: Helper = {
+/**
+ * exp and its relatives (expm1, sinh, cosh, tanh), with explicit NaN and infinity handling: the
+ * builtins' results for NaN and for arguments that overflow are not specified (SwiftShader's exp
+ * gives +Inf for NaN).
+ */
+export const EXP_HELPER: Helper = {
   name: 'expF32',
-  code: `fn expF32(x: f32) -> f32 {
-  // exp(x) = 2^n · exp(r), r = x - n·ln2 with ln2 in two parts (n·C1 is exact): the builtin's
-  // error grows with |x| (exp(10) one float32 step off tfjs-backend-cpu's correctly rounded value).
-  if (isNan(x) || x < -87.0 || x > 89.0) { return exp(x); }
+  code: `fn expPow2(x: f32, k: i32) -> f32 {
+  // exp(x)·2^k for finite x in [-87, 90]: x = n·ln2 + r with ln2 in two parts (n·C1 is exact): the
+  // builtin's error grows with |x| (exp(10) one float32 step off tfjs-backend-cpu's correctly
+  // rounded value).
   let n = round(x * 1.4426950408889634);
   let r = (x - n * 0.693359375) + n * 2.12194440e-4;
   // Cephes' expf polynomial on |r| <= ln2/2.
   let p = ((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r
            + 1.6666665459e-1) * r + 5.0000001201e-1;
-  // 2^n in two steps: n reaches 128, past what one ldexp is defined for.
-  let h = i32(n) / 2;
-  return ldexp(ldexp(p * r * r + r + 1.0, h), i32(n) - h);
+  // 2^(n+k) in two steps: n reaches 130, past what one ldexp is defined for.
+  let e = i32(n) + k;
+  let h = e / 2;
+  return ldexp(ldexp(p * r * r + r + 1.0, h), e - h);
+}
+fn expF32(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  if (x > 89.0) { return infF32(); }
+  if (x < -104.0) { return 0.0; }
+  // Subnormal results: the builtin (a GPU may flush them to zero; within any tolerance).
+  if (x < -87.0) { return exp(x); }
+  return expPow2(x, 0);
+}
+fn expm1F32(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  if (abs(x) < 0.35) {
+    // Taylor series: exp(x) - 1 would cancel; the first omitted term is below 2^-30·|x|.
+    return x * (1.0 + x * (0.5 + x * (1.6666666666666666e-1 + x * (4.1666666666666664e-2 + x * (8.3333333333333332e-3
+           + x * (1.3888888888888889e-3 + x * (1.9841269841269841e-4 + x * 2.4801587301587302e-5)))))));
+  }
+  return expF32(x) - 1.0;
+}
+fn coshF32(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  let a = abs(x);
+  // exp(a) overflows before cosh(a) does: 2^-1 folded into the scaling.
+  if (a > 89.5) { return infF32(); }
+  if (a >= 9.0) { return expPow2(a, -1); }
+  let e = expF32(a);
+  return 0.5 * (e + 1.0 / e);
+}
+fn sinhF32(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  let a = abs(x);
+  var r: f32;
+  if (a > 89.5) {
+    r = infF32();
+  } else if (a >= 9.0) {
+    r = expPow2(a, -1);
+  } else if (a < 0.5) {
+    // Series: (e - 1/e)/2 cancels for small a.
+    let z = a * a;
+    r = a + a * z * (1.6666666666666666e-1 + z * (8.3333333333333332e-3 + z * (1.9841269841269841e-4
+        + z * 2.7557319223985893e-6)));
+  } else {
+    let e = expF32(a);
+    r = 0.5 * (e - 1.0 / e);
+  }
+  return select(r, -r, x < 0.0);
+}
+fn tanhF32(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  let a = abs(x);
+  var r: f32;
+  if (a > 9.5) {
+    // 1 - tanh(a) < 2^-26 (and the builtin may compute inf/inf).
+    r = 1.0;
+  } else if (a < 0.5) {
+    // tanh = e/(e + 2) with e = expm1(2a): no cancellation.
+    let e = expm1F32(2.0 * a);
+    r = e / (e + 2.0);
+  } else {
+    r = 1.0 - 2.0 / (expF32(2.0 * a) + 1.0);
+  }
+  return select(r, -r, x < 0.0);
 }`,
 };
 
-const TAN_HELPER: Helper = {
-  name: 'tanF32',
+/**
+ * Logarithms and the inverse hyperbolic functions: NaN in, NaN out, and NaN outside the domain, as
+ * tfjs-backend-cpu (the builtins are unspecified there: SwiftShader's log(-1) is not NaN).
+ */
+const LOG_HELPER: Helper = {
+  name: 'logF32',
+  code: `fn logF32(x: f32) -> f32 {
+  if (isNan(x) || x < 0.0) { return nanF32(); }
+  if (x == 0.0) { return -infF32(); }
+  if (isInf(x)) { return x; }
+  return log(x);
+}
+fn log1pF32(x: f32) -> f32 {
+  if (isNan(x) || x < -1.0) { return nanF32(); }
+  if (x == -1.0) { return -infF32(); }
+  if (isInf(x)) { return x; }
+  // log(u)·x/(u - 1) with u = 1 + x rounded: the rounding of u cancels (Goldberg).
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  return log(u) * (x / (u - 1.0));
+}
+fn acoshF32(x: f32) -> f32 {
+  if (isNan(x) || x < 1.0) { return nanF32(); }
+  // x·x would overflow: acosh(x) = log(2x) within float32 from 1e18 on (and +Inf stays +Inf).
+  if (x > 1e18) { return logF32(x) + 0.6931471805599453; }
+  return log(x + sqrt((x - 1.0) * (x + 1.0)));
+}
+fn asinhF32(x: f32) -> f32 {
+  if (isNan(x) || isInf(x)) { return x; }
+  let a = abs(x);
+  var r: f32;
+  if (a > 1e18) {
+    r = log(a) + 0.6931471805599453;
+  } else {
+    // log1p(a + a²/(1 + sqrt(1 + a²))) = log(a + sqrt(a² + 1)), accurate for small a too.
+    let a2 = a * a;
+    r = log1pF32(a + a2 / (1.0 + sqrt(1.0 + a2)));
+  }
+  return select(r, -r, x < 0.0);
+}
+fn atanhF32(x: f32) -> f32 {
+  let a = abs(x);
+  if (isNan(x) || a > 1.0) { return nanF32(); }
+  if (a == 1.0) { return select(infF32(), -infF32(), x < 0.0); }
+  // 0.5·log((1 + a)/(1 - a)) as 0.5·log1p(2a/(1 - a)) (1 - a is exact for a >= 0.5).
+  let r = 0.5 * log1pF32(2.0 * a / (1.0 - a));
+  return select(r, -r, x < 0.0);
+}
+fn sqrtF32(x: f32) -> f32 {
+  if (isNan(x) || x < 0.0) { return nanF32(); }
+  return sqrt(x);
+}
+fn rsqrtF32(x: f32) -> f32 {
+  if (isNan(x) || x < 0.0) { return nanF32(); }
+  // 1/sqrt(±0) is ±Infinity in JavaScript.
+  if (x == 0.0) { return select(infF32(), -infF32(), bitcast<u32>(x) != 0u); }
+  if (isInf(x)) { return 0.0; }
+  return inverseSqrt(x);
+}`,
+};
+
+/**
+ * Cephes' sinf and cosf polynomials on |r| <= pi/4 (about one float32 step); shared with FFT's
+ * twiddle factors.
+ */
+export const SINCOS_POLY = `fn sinPoly(r: f32) -> f32 {
+  let z = r * r;
+  return ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
+}
+fn cosPoly(r: f32) -> f32 {
+  let z = r * r;
+  return ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+}`;
+
+/**
+ * sin, cos and tan, to about one float32 step whatever the argument: the builtins are not precise
+ * enough (SwiftShader's sin, cos and tan are off by ~1e-5 for small arguments, and every builtin
+ * reduces large arguments too coarsely: tan of 1e9 is off entirely). The argument is reduced
+ * modulo pi/2 exactly (Payne-Hanek) and Cephes' float polynomials evaluate the reduced argument.
+ */
+export const TRIG_HELPER: Helper = {
+  name: 'trigF32',
   code: `fn mul64(a: u32, b: u32) -> vec2<u32> {
   // (low, high) words of the 64-bit product.
   let a0 = a & 0xffffu; let a1 = a >> 16u; let b0 = b & 0xffffu; let b1 = b >> 16u;
@@ -126,9 +273,33 @@ fn recipF32(r: f32) -> f32 {
   let pe = twoProd(r, y);
   return y + y * ((1.0 - pe.x) - pe.y);
 }
+${SINCOS_POLY}
+fn tanPoly(r: f32) -> f32 {
+  let z = r * r;
+  return (((((9.38540185543e-3 * z + 3.11992232697e-3) * z + 2.44301354525e-2) * z + 5.34112807005e-2) * z
+           + 1.33387994085e-1) * z + 3.33331568548e-1) * z * r + r;
+}
+fn sinF32(x: f32) -> f32 {
+  if (isNan(x) || isInf(x)) { return nanF32(); }
+  if (abs(x) <= 0.785398) { return sinPoly(x); }
+  let red = reduceHalfPi(abs(x));
+  let r = red.x; let rLo = red.y; let q = u32(red.z);
+  // sin(r + rLo) and cos(r + rLo) to first order in rLo.
+  var v = select(sinPoly(r) + rLo * (1.0 - 0.5 * r * r), cosPoly(r) - rLo * r, (q & 1u) == 1u);
+  v = select(v, -v, q >= 2u);
+  return select(v, -v, x < 0.0);
+}
+fn cosF32(x: f32) -> f32 {
+  if (isNan(x) || isInf(x)) { return nanF32(); }
+  if (abs(x) <= 0.785398) { return cosPoly(x); }
+  let red = reduceHalfPi(abs(x));
+  let r = red.x; let rLo = red.y; let q = u32(red.z);
+  let v = select(cosPoly(r) - rLo * r, sinPoly(r) + rLo * (1.0 - 0.5 * r * r), (q & 1u) == 1u);
+  return select(v, -v, q == 1u || q == 2u);
+}
 fn tanF32(x: f32) -> f32 {
-  // The builtin reduces large arguments too coarsely (tan of 1e9 is off entirely).
-  if (abs(x) < 64.0 || isNan(x) || isInf(x)) { return tan(x); }
+  if (isNan(x) || isInf(x)) { return nanF32(); }
+  if (abs(x) <= 0.785398) { return tanPoly(x); }
   let red = reduceHalfPi(abs(x));
   let r = red.x; let rLo = red.y;
   let odd = red.z == 1.0 || red.z == 3.0;
@@ -142,7 +313,7 @@ fn tanF32(x: f32) -> f32 {
       v = r + (r * r2 * (0.3333333333 + r2 * (0.1333333333 + r2 * 0.0539682540)) + rLo * (1.0 + r2));
     }
   } else {
-    let t = tan(r);
+    let t = tanPoly(r);
     v = select(t + rLo * (1.0 + t * t), -recipF32(t) + rLo * (1.0 + 1.0 / (t * t)), odd);
   }
   return select(v, -v, x < 0.0);
@@ -153,43 +324,46 @@ const NAN_IN = (expr: string) => `select(${expr}, $0, isNan($0))`;
 
 export const UNARY: Record<string, UnarySpec> = {
   Abs: {f32: 'abs($0)', i32: 'abs($0)', out: 'same'},
-  Acos: {f32: 'acos($0)'},
-  Acosh: {f32: 'acosh($0)'},
-  Asin: {f32: 'asin($0)'},
-  Asinh: {f32: 'asinh($0)'},
-  Atan: {f32: 'atan($0)'},
-  Atanh: {f32: 'atanh($0)'},
+  Acos: {f32: 'select(acos($0), nanF32(), isNan($0) || abs($0) > 1.0)'},
+  Acosh: {f32: 'acoshF32($0)', helper: LOG_HELPER},
+  Asin: {f32: 'select(asin($0), nanF32(), isNan($0) || abs($0) > 1.0)'},
+  Asinh: {f32: 'asinhF32($0)', helper: LOG_HELPER},
+  Atan: {f32: NAN_IN('atan($0)')},
+  Atanh: {f32: 'atanhF32($0)', helper: LOG_HELPER},
   Ceil: {f32: 'ceil($0)', i32: '$0', out: 'same'},
-  Cos: {f32: 'cos($0)'},
-  Cosh: {f32: 'cosh($0)'},
-  Elu: {f32: NAN_IN('select(exp($0) - 1.0, $0, $0 >= 0.0)')},
-  Erf: {f32: 'erfApprox($0)', helper: ERF_HELPER},
+  Cos: {f32: 'cosF32($0)', helper: TRIG_HELPER},
+  Cosh: {f32: 'coshF32($0)', helper: EXP_HELPER},
+  Elu: {f32: NAN_IN('select(expF32($0) - 1.0, $0, $0 >= 0.0)'), helper: EXP_HELPER},
+  Erf: {f32: NAN_IN('erfApprox($0)'), helper: ERF_HELPER},
   Exp: {f32: 'expF32($0)', helper: EXP_HELPER},
-  Expm1: {f32: 'select(exp($0) - 1.0, $0 + 0.5 * $0 * $0 + $0 * $0 * $0 / 6.0, abs($0) < 1e-4)'},
+  Expm1: {f32: 'expm1F32($0)', helper: EXP_HELPER},
   Floor: {f32: 'floor($0)', i32: '$0', out: 'same'},
   IsFinite: {f32: 'i32(!isNan($0) && !isInf($0))', i32: '1', out: 'bool'},
   IsInf: {f32: 'i32(isInf($0))', i32: '0', out: 'bool'},
   IsNan: {f32: 'i32(isNan($0))', i32: '0', out: 'bool'},
-  Log: {f32: 'log($0)'},
-  Log1p: {f32: 'select(log(1.0 + $0), $0 - 0.5 * $0 * $0 + $0 * $0 * $0 / 3.0, abs($0) < 1e-4)'},
-  LogicalNot: {f32: 'i32($0 == 0.0)', i32: 'i32($0 == 0)', out: 'bool'},
+  Log: {f32: 'logF32($0)', helper: LOG_HELPER},
+  Log1p: {f32: 'log1pF32($0)', helper: LOG_HELPER},
+  // NaN is falsy in JavaScript: tfjs-backend-cpu's logicalNot(NaN) is true.
+  LogicalNot: {f32: 'i32($0 == 0.0 || isNan($0))', i32: 'i32($0 == 0)', out: 'bool'},
   Neg: {f32: '-$0', i32: '-$0', out: 'same'},
   Reciprocal: {f32: '1.0 / $0'},
-  Relu: {f32: 'select($0, 0.0, $0 < 0.0)', i32: 'max($0, 0)', out: 'same'},
+  // The explicit NaN test: NVIDIA's compiler turns the plain select into max(x, 0), losing NaN.
+  Relu: {f32: NAN_IN('select($0, 0.0, $0 < 0.0)'), i32: 'max($0, 0)', out: 'same'},
   Relu6: {f32: NAN_IN('clamp($0, 0.0, 6.0)'), i32: 'clamp($0, 0, 6)', out: 'same'},
   Round: {f32: 'round($0)', i32: '$0', out: 'same'},
-  Rsqrt: {f32: 'inverseSqrt($0)'},
-  Selu: {f32: `select(${backend_util.SELU_SCALEALPHA} * (exp($0) - 1.0), ${backend_util.SELU_SCALE} * $0, $0 >= 0.0)`},
-  Sigmoid: {f32: '1.0 / (1.0 + exp(-$0))'},
+  Rsqrt: {f32: 'rsqrtF32($0)', helper: LOG_HELPER},
+  Selu: {f32: NAN_IN(`select(${backend_util.SELU_SCALEALPHA} * (expF32($0) - 1.0), ${backend_util.SELU_SCALE} * $0, $0 >= 0.0)`),
+         helper: EXP_HELPER},
+  Sigmoid: {f32: NAN_IN('1.0 / (1.0 + expF32(-$0))'), helper: EXP_HELPER},
   // tfjs-backend-cpu: NaN is neither < 0 nor > 0, so its sign is 0.
   Sign: {f32: 'select(sign($0), 0.0, isNan($0))', i32: 'sign($0)', out: 'same'},
-  Sin: {f32: 'sin($0)'},
-  Sinh: {f32: 'sinh($0)'},
-  Softplus: {f32: 'softplus($0)', helper: SOFTPLUS_HELPER},
-  Sqrt: {f32: 'sqrt($0)'},
+  Sin: {f32: 'sinF32($0)', helper: TRIG_HELPER},
+  Sinh: {f32: 'sinhF32($0)', helper: EXP_HELPER},
+  Softplus: {f32: NAN_IN('softplus($0)'), helper: SOFTPLUS_HELPER},
+  Sqrt: {f32: 'sqrtF32($0)', helper: LOG_HELPER},
   Square: {f32: '$0 * $0', i32: '$0 * $0', out: 'same'},
-  Tan: {f32: 'tanF32($0)', helper: TAN_HELPER},
-  Tanh: {f32: 'tanh($0)'},
+  Tan: {f32: 'tanF32($0)', helper: TRIG_HELPER},
+  Tanh: {f32: 'tanhF32($0)', helper: EXP_HELPER},
   Step: {f32: NAN_IN('select($a, 1.0, $0 > 0.0)'), i32: 'select(i32($a), 1, $0 > 0)', out: 'same', attrs: a => [a.alpha as number ?? 0]},
   LeakyRelu: {f32: 'select($a * $0, $0, $0 >= 0.0)', attrs: a => [a.alpha as number]},
   ClipByValue: {f32: NAN_IN('select(select($0, $a, $0 < $a), $b, $0 > $b)'),

@@ -458,3 +458,40 @@ describeLazyAndEager('SparseToDense, SparseSegmentSum and SparseSegmentMean, Uni
     logits.dispose();
   });
 });
+
+describeLazyAndEager('Draw (tf.browser.draw)', () => {
+  // Node has no canvas: there the kernel says it needs a browser.
+  const inBrowser = typeof document !== 'undefined';
+  it('draws a computed float32 RGB image and an int32 grayscale one into a 2d canvas', async () => {
+    await tf.setBackend('mpsgpu');
+    if (!inBrowser) {
+      await expectThrowsThenWorks(() => tf.browser.draw(tf.zeros([2, 2, 3]) as tf.Tensor3D, {} as HTMLCanvasElement), /Draw: needs a browser/);
+      return;
+    }
+    const before = tf.memory().numTensors;
+    const values = randomValues(5 * 3 * 3, 4, 0, 1);
+    const canvas = document.createElement('canvas');
+    // A computed image: its values are still on the GPU (lazy: not even computed) when drawn.
+    const rgb = tf.tidy(() => tf.mul(tf.tensor3d(values, [5, 3, 3]), tf.scalar(1)) as tf.Tensor3D);
+    tf.browser.draw(rgb, canvas);
+    expect([canvas.width, canvas.height]).toEqual([3, 5]);
+    const expected = new Uint8ClampedArray(5 * 3 * 4).map((_, i) => (i % 4 === 3 ? 255 : Math.round(values[(i >> 2) * 3 + (i % 4)] * 255)));
+    expectClose(canvas.getContext('2d')!.getImageData(0, 0, 3, 5).data, expected, 0, 'rgb');
+    const gray = tf.tidy(() => tf.add(tf.tensor2d([0, 17, 255, 100, 3, 42], [2, 3], 'int32'), tf.scalar(0, 'int32')) as tf.Tensor2D);
+    tf.browser.draw(gray, canvas, {contextOptions: {contextType: '2d'}});
+    const g = [0, 17, 255, 100, 3, 42];
+    expectClose(canvas.getContext('2d')!.getImageData(0, 0, 3, 2).data, g.flatMap(v => [v, v, v, 255]), 0, 'gray');
+    tf.dispose([rgb, gray]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+  it('throws on values out of range and on other context types, then works', async () => {
+    if (!inBrowser) return;
+    const canvas = document.createElement('canvas');
+    await expectThrowsThenWorks(() => tf.browser.draw(tf.tensor3d([0.5, 2, 0], [1, 1, 3]), canvas),
+                                /Tensor values for a float32 Tensor must be in the range \[0 - 1\] but encountered 2/);
+    await expectThrowsThenWorks(() => tf.browser.draw(tf.tensor2d([300], [1, 1], 'int32'), canvas),
+                                /int32 Tensor must be in the range \[0 - 255\] but encountered 300/);
+    await expectThrowsThenWorks(() => tf.browser.draw(tf.tensor2d([1], [1, 1], 'int32'), canvas, {contextOptions: {contextType: 'webgl'}}),
+                                /Draw: context type webgl is not supported by mpsgpu/);
+  });
+});

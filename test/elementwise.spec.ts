@@ -254,3 +254,55 @@ describeLazyAndEager('elementwise edge cases match tfjs-backend-cpu', () => {
     }, 0);
   });
 });
+
+// NaN, infinities, signed zeros, tiny, huge and out-of-domain arguments: the GPU's builtins leave
+// these unspecified (SwiftShader's log(-1) and exp(NaN) are not NaN), so the kernels say them.
+const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -0.5, 2, -2, 1e-6, -1e-6, 1e-30, 0.999, -0.999, 1.001, 7,
+                 -7, 30, -30, 89, -89, 100, -100, 1e5, -1e5, 1e20, -1e20, 3e38, -3e38];
+const SPECIAL_PAIRS = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 2, -2, 0.5, 3, -3.5];
+
+describeLazyAndEager('NaN, infinities and out-of-domain arguments match tfjs-backend-cpu', () => {
+  for (const name of Object.keys(UNARY)) {
+    it(`${name} of special values`, async () => {
+      await expectMatchesCpu(() => tf.engine().runKernel(name, {x: tf.tensor1d(SPECIAL)}, ATTRS[name] ?? {}) as tf.Tensor, 1e-3, name);
+    });
+  }
+  for (const name of Object.keys(BINARY)) {
+    // Logical ops and BitwiseAnd take bool and int32 tensors (tfjs-core checks it).
+    if (name.startsWith('Logical') || name === 'BitwiseAnd') continue;
+    it(`${name} of every pair of special values`, async () => {
+      await expectMatchesCpu(() => {
+        const a = tf.tensor2d(SPECIAL_PAIRS, [SPECIAL_PAIRS.length, 1]);
+        const b = tf.tensor1d(SPECIAL_PAIRS);
+        // EluGrad takes inputs of one shape.
+        return name === 'EluGrad' ? tf.engine().runKernel(name, {dy: tf.tile(a, [1, b.size]), y: tf.tile(b.expandDims(0), [a.size, 1])}) as tf.Tensor
+          : tf.engine().runKernel(name, binaryInputs(name, a, b)) as tf.Tensor;
+      }, 1e-3, name);
+    });
+  }
+  it('LogicalNot, LogicalAnd and LogicalOr of bool tensors', async () => {
+    await expectMatchesCpu(() => {
+      const a = tf.tensor1d([true, false, true, false], 'bool'), b = tf.tensor1d([true, true, false, false], 'bool');
+      return [tf.logicalNot(a), tf.logicalAnd(a, b), tf.logicalOr(a, b)];
+    }, 0);
+  });
+  it('Sin, Cos and Tan are within about one float32 step for small, moderate and huge arguments', async () => {
+    // Arguments near multiples of pi/2 too (tan's poles, sin's and cos's zeros).
+    const near = Array.from({length: 40}, (_, i) => (i + 1) * Math.PI / 2);
+    await expectMatchesCpu(() => {
+      const xs = [tf.tensor(randomValues(300, 6, -0.8, 0.8)), tf.tensor(randomValues(300, 7, -60, 60)),
+                  tf.tensor(randomValues(300, 8, -3e5, 3e5)), tf.tensor(randomValues(100, 9, -3e38, 3e38)), tf.tensor1d(near)];
+      return xs.flatMap(x => [tf.sin(x), tf.cos(x), tf.tan(x)]);
+    }, 2e-6);
+  });
+  it('Exp, Expm1, Sinh, Cosh, Tanh, Sigmoid, Log, Log1p and the inverse hyperbolic functions over their ranges', async () => {
+    await expectMatchesCpu(() => {
+      const wide = tf.tensor(randomValues(300, 10, -20, 20));
+      const small = tf.tensor(randomValues(300, 11, -0.6, 0.6));
+      const positive = tf.tensor(randomValues(300, 12, 1e-4, 50));
+      return [tf.exp(small), tf.expm1(wide), tf.expm1(small), tf.sinh(wide), tf.sinh(small), tf.cosh(wide), tf.tanh(wide),
+              tf.tanh(small), tf.sigmoid(wide), tf.log(positive), tf.log1p(small), tf.log1p(positive), tf.asinh(wide),
+              tf.asinh(small), tf.acosh(tf.add(positive, 1)), tf.atanh(small)];
+    }, 1e-5);
+  });
+});
