@@ -4,7 +4,9 @@
 // kernel first reads them.
 import {KernelConfig, RaggedGather, RaggedGatherAttrs, RaggedRange, RaggedTensorToTensor, RaggedTensorToTensorAttrs,
         TensorInfo} from '@tensorflow/tfjs-core';
-import {raggedGatherImpl, raggedRangeImpl, raggedTensorToTensorImpl} from '@tensorflow/tfjs-backend-cpu/dist/shared';
+import {cpuShared} from '../src/cpu_shared.js';
+
+const {raggedGatherImpl, raggedRangeImpl, raggedTensorToTensorImpl} = cpuShared;
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 

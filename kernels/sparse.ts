@@ -3,7 +3,9 @@
 // outputs (and throw its errors); the outputs are uploaded when a GPU kernel first reads them.
 // (SparseSegmentSum/Mean and SparseToDense run on the GPU: kernels/SparseSegment.ts, ScatterNd.ts.)
 import {KernelConfig, SparseFillEmptyRows, SparseReshape, TensorInfo} from '@tensorflow/tfjs-core';
-import {sparseFillEmptyRowsImpl, sparseReshapeImpl} from '@tensorflow/tfjs-backend-cpu/dist/shared';
+import {cpuShared} from '../src/cpu_shared.js';
+
+const {sparseFillEmptyRowsImpl, sparseReshapeImpl} = cpuShared;
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 

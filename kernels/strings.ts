@@ -4,7 +4,9 @@
 // (data splits) are read from the GPU; numeric outputs are uploaded when a GPU kernel reads them.
 import {backend_util, KernelConfig, StaticRegexReplace, StringNGrams, StringNGramsAttrs,
         StringSplit, StringSplitAttrs, StringToHashBucketFast, StringToHashBucketFastAttrs, TensorInfo, util} from '@tensorflow/tfjs-core';
-import {staticRegexReplaceImpl, stringNGramsImpl, stringSplitImpl, stringToHashBucketFastImpl} from '@tensorflow/tfjs-backend-cpu/dist/shared';
+import {cpuShared} from '../src/cpu_shared.js';
+
+const {staticRegexReplaceImpl, stringNGramsImpl, stringSplitImpl, stringToHashBucketFastImpl} = cpuShared;
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
