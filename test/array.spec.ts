@@ -2,7 +2,7 @@
 // compared with tfjs-backend-cpu.
 import * as tf from '@tensorflow/tfjs-core';
 
-import {describeLazyAndEager, expectClose, expectMatchesCpu, randomInts, randomValues} from './util.js';
+import {describeLazyAndEager, expectClose, expectGpuMatches, expectMatchesCpu, randomInts, randomValues} from './util.js';
 
 type Dtype = 'float32'|'int32'|'bool';
 
@@ -23,26 +23,6 @@ function run(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {
   return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor|tf.Tensor[];
 }
 
-/** `gpu` on mpsgpu gives what `cpu` gives on tfjs-backend-cpu (for what the CPU backend refuses). */
-async function expectGpuMatches(gpu: () => tf.Tensor|tf.Tensor[], cpu: () => tf.Tensor|tf.Tensor[], tol = 0) {
-  const values = async (backend: string, fn: () => tf.Tensor|tf.Tensor[]) => {
-    await tf.setBackend(backend);
-    const out = tf.tidy(fn);
-    const list = Array.isArray(out) ? out : [out];
-    const result = [];
-    for (const t of list) result.push({shape: t.shape, dtype: t.dtype, values: await t.data() as ArrayLike<number>});
-    tf.dispose(out);
-    return result;
-  };
-  const expected = await values('cpu', cpu);
-  const actual = await values('mpsgpu', gpu);
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, i) => {
-    expect(actual[i].shape).toEqual(e.shape);
-    expect(actual[i].dtype).toBe(e.dtype);
-    expectClose(actual[i].values, e.values, tol, `output ${i}`);
-  });
-}
 
 async function expectNoLeak(fn: () => tf.Tensor|tf.Tensor[]) {
   await tf.setBackend('mpsgpu');

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {BINARY} from '../kernels/binary.js';
 import {UNARY} from '../kernels/unary.js';
-import {describeLazyAndEager, expectClose, expectMatchesCpu, randomInts, randomValues} from './util.js';
+import {describeLazyAndEager, expectGpuMatches, expectMatchesCpu, randomInts, randomValues} from './util.js';
 
 // Inputs chosen inside each op's domain where the op has one (tfjs returns NaN outside, as we do).
 const DOMAIN: Record<string, [number, number]> = {
@@ -100,26 +100,6 @@ function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrM
   return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
 }
 
-/** `gpu` on mpsgpu gives what `cpu` gives on tfjs-backend-cpu, within `tol`. */
-async function expectGpuMatches(gpu: () => tf.Tensor|tf.Tensor[], cpu: () => tf.Tensor|tf.Tensor[], tol: number) {
-  const values = async (backend: string, fn: () => tf.Tensor|tf.Tensor[]) => {
-    await tf.setBackend(backend);
-    const out = tf.tidy(fn);
-    const list = Array.isArray(out) ? out : [out];
-    const result = [];
-    for (const t of list) result.push({shape: t.shape, dtype: t.dtype, values: await t.data() as ArrayLike<number>});
-    tf.dispose(out);
-    return result;
-  };
-  const expected = await values('cpu', cpu);
-  const actual = await values('mpsgpu', gpu);
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, i) => {
-    expect(actual[i].shape).toEqual(e.shape);
-    expect(actual[i].dtype).toBe(e.dtype);
-    expectClose(actual[i].values, e.values, tol, `output ${i}`);
-  });
-}
 
 /** t broadcast to `shape` (complex64 part by part). */
 function broadcastFull(t: tf.Tensor, shape: number[]): tf.Tensor {

@@ -2,7 +2,7 @@
 // tfjs-backend-cpu value for value (tolerance 0: every kernel here copies values exactly).
 import * as tf from '@tensorflow/tfjs-core';
 
-import {describeLazyAndEager, expectClose, expectMatchesCpu, randomInts, randomValues} from './util.js';
+import {describeLazyAndEager, expectClose, expectGpuMatches, expectMatchesCpu, randomInts, randomValues} from './util.js';
 
 type Dtype = 'float32'|'int32'|'bool';
 
@@ -30,29 +30,6 @@ function numDataIds(): number {
   return tf.engine().findBackend('mpsgpu')!.numDataIds();
 }
 
-/**
- * `gpu` on mpsgpu gives what `cpu` gives on tfjs-backend-cpu: for inputs the CPU backend refuses
- * (complex64 in most of its data-movement kernels) or gets wrong, `cpu` computes the reference.
- */
-async function expectGpuMatches(gpu: () => tf.Tensor|tf.Tensor[], cpu: () => tf.Tensor|tf.Tensor[]) {
-  const values = async (backend: string, fn: () => tf.Tensor|tf.Tensor[]) => {
-    await tf.setBackend(backend);
-    const out = tf.tidy(fn);
-    const list = Array.isArray(out) ? out : [out];
-    const result = [];
-    for (const t of list) result.push({shape: t.shape, dtype: t.dtype, values: await t.data() as ArrayLike<number>});
-    tf.dispose(out);
-    return result;
-  };
-  const expected = await values('cpu', cpu);
-  const actual = await values('mpsgpu', gpu);
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, i) => {
-    expect(actual[i].shape).toEqual(e.shape);
-    expect(actual[i].dtype).toBe(e.dtype);
-    expectClose(actual[i].values, e.values, 0, `output ${i}`);
-  });
-}
 
 async function expectNoLeak(fn: () => tf.Tensor|tf.Tensor[]) {
   await tf.setBackend('mpsgpu');

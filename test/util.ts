@@ -26,17 +26,18 @@ async function valuesOf(out: Out): Promise<Array<{shape: number[]; dtype: string
   return result;
 }
 
-/** Runs `fn` on cpu, then on mpsgpu, returning both results' values. */
-export async function runOnBoth(fn: () => Out) {
+/** Runs `cpu` on tfjs-backend-cpu, then `gpu` on mpsgpu, returning both results' values. */
+export async function runOnBoth(gpuFn: () => Out, cpuFn: () => Out = gpuFn) {
   const before = tf.getBackend();
-  await tf.setBackend('cpu');
-  const cpuOut = tf.tidy(fn);
-  const cpu = await valuesOf(cpuOut);
-  tf.dispose(cpuOut);
-  await tf.setBackend('mpsgpu');
-  const gpuOut = tf.tidy(fn);
-  const gpu = await valuesOf(gpuOut);
-  tf.dispose(gpuOut);
+  const valuesOn = async (backend: string, fn: () => Out) => {
+    await tf.setBackend(backend);
+    const out = tf.tidy(fn);
+    const values = await valuesOf(out);
+    tf.dispose(out);
+    return values;
+  };
+  const cpu = await valuesOn('cpu', cpuFn);
+  const gpu = await valuesOn('mpsgpu', gpuFn);
   if (before) await tf.setBackend(before);
   return {cpu, gpu};
 }
@@ -57,15 +58,23 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   expect(bad).toBe(0, `${what}: ${bad} of ${expected.length} values off (tolerance ${tol}); first ${first}`);
 }
 
+/**
+ * `gpu` on mpsgpu gives what `cpu` gives on tfjs-backend-cpu (shapes, dtypes, values within `tol`);
+ * a separate `cpu` reference serves where the CPU backend refuses an input or gets it wrong.
+ */
+export async function expectGpuMatches(gpu: () => Out, cpu: () => Out, tol = 0, what = '') {
+  const {cpu: expected, gpu: actual} = await runOnBoth(gpu, cpu);
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => {
+    expect(actual[i].shape).toEqual(e.shape, `${what} output ${i} shape`);
+    expect(actual[i].dtype).toBe(e.dtype, `${what} output ${i} dtype`);
+    expectClose(actual[i].values, e.values, tol, `${what} output ${i}`);
+  });
+}
+
 /** `fn` computes the same on cpu and mpsgpu (shapes, dtypes, values within `tol`). */
 export async function expectMatchesCpu(fn: () => Out, tol = 1e-3, what = '') {
-  const {cpu, gpu} = await runOnBoth(fn);
-  expect(gpu.length).toBe(cpu.length);
-  cpu.forEach((c, i) => {
-    expect(gpu[i].shape).toEqual(c.shape, `${what} output ${i} shape`);
-    expect(gpu[i].dtype).toBe(c.dtype, `${what} output ${i} dtype`);
-    expectClose(gpu[i].values, c.values, tol, `${what} output ${i}`);
-  });
+  await expectGpuMatches(fn, fn, tol, what);
 }
 
 /** Runs the body of a describe in lazy mode and again in eager mode (MPSGPU_EAGER). */
