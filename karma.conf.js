@@ -31,8 +31,8 @@ export const CHROMIUM_FLAGS = [
 ];
 
 export const SUITES = {
-  specs: {bundle: '.build/browser/specs.js', label: 'browser specs', known: null},
-  conformance: {bundle: '.build/browser/conformance.js', label: 'browser conformance', known: 'test/known_failures/chromium.txt'},
+  specs: {bundle: '.build/browser/specs.js', label: 'browser-specs', known: null},
+  conformance: {bundle: '.build/browser/conformance.js', label: 'browser-conformance', known: 'test/known_failures/chromium.txt'},
 };
 
 function readList(file) {
@@ -109,7 +109,7 @@ function MpsgpuReporter(baseReporterDecorator, config) {
       for (const name of fixed.slice(0, 50)) this.write(`NOW PASSING (remove from ${suite.known}): ${name}\n`);
     }
     if (results.disconnected) this.write('the browser disconnected before the run finished\n');
-    this.write(`${suite.label}: ${counts.passed} passed, ${counts.failed} failed, ${counts.pending} pending\n`);
+    this.write(`${suite.label}: ${counts.passed} passed, ${counts.failed} failed, ${counts.pending} skipped\n`);
     ok = unexpected.length === 0 && fixed.length === 0 && errors.length === 0 && !results.error &&
       !results.disconnected && total > 0;
   };

@@ -1,7 +1,7 @@
 // Builds the browser test bundles and runs them with karma in headless Chromium (karma.conf.js):
 // our own specs, then tfjs-core's suite (conformance, checked against
-// test/known_failures/chromium.txt). Each run prints "browser <suite>: N passed, N failed,
-// N pending"; the exit status is non-zero if either run failed.
+// test/known_failures/chromium.txt). Each run prints "browser-<suite>: N passed, N failed,
+// N skipped"; the exit status is non-zero if either run failed.
 // Usage: node scripts/run-browser-tests.mjs [all|specs|conformance] [name filter]
 //   MPSGPU_WRITE_FAILURES=<file>  the conformance run writes its failing spec names there
 //   CHROME_BIN=<path>             the browser (default /usr/bin/chromium)

@@ -1,6 +1,6 @@
 // Runs jasmine specs in Node on Dawn: `specs` (our own, test/node_specs.ts) or `conformance`
 // (tfjs-core's own suite against mpsgpu, checked against test/known_failures/node.txt).
-// Prints "N passed, N failed, N pending" and exits non-zero on any unexpected result.
+// Prints "N passed, N failed, N skipped" and exits non-zero on any unexpected result.
 import fs from 'fs';
 import path from 'path';
 import Jasmine from 'jasmine';
@@ -72,6 +72,6 @@ if (mode === 'conformance') {
   console.log(`known failures listed: ${known.size}; failing outside the list: ${unexpected.length}; listed but now passing: ${fixed.length}`);
   for (const name of fixed.slice(0, 50)) console.log(`NOW PASSING (remove from ${path.relative(root, knownFile)}): ${name}`);
 }
-console.log(`${mode}: ${counts.passed} passed, ${counts.failed} failed, ${counts.pending} pending`);
+console.log(`${mode}: ${counts.passed} passed, ${counts.failed} failed, ${counts.pending} skipped`);
 const ok = unexpected.length === 0 && fixed.length === 0 && (result.overallStatus === 'passed' || mode === 'conformance');
 process.exit(ok ? 0 : 1);

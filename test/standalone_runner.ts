@@ -1,6 +1,6 @@
 // A self-contained jasmine runner for machines with no node_modules (the GPU machine): bundled with
 // jasmine-core and the specs by scripts/bundle-standalone.mjs. Usage: node bundle.mjs [filter]
-// Prints "N passed, N failed, N pending"; exits non-zero if any spec failed.
+// Prints "N passed, N failed, N skipped"; exits non-zero if any spec failed.
 // @ts-ignore jasmine-core ships no types for its boot API
 import jasmineRequire from 'jasmine-core/lib/jasmine-core/jasmine.js';
 
@@ -24,7 +24,7 @@ env.addReporter({
   },
   jasmineDone() {
     console.log(`${SPECS} on ${process.env.MPSGPU_ADAPTER ?? 'the default adapter'}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.pending} pending`);
+    console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.pending} skipped`);
     process.exit(counts.failed > 0 ? 1 : 0);
   },
 });
