@@ -16,7 +16,8 @@ function rand(shape: number[], dtype: Dtype = 'float32', seed = 1, lo = -5, hi =
 
 /** int32 values in [lo, hi], typed as a vector for the ops that want one (the rank is not checked). */
 function ints(shape: number[], seed: number, lo: number, hi: number): tf.Tensor1D {
-  return tf.tensor(randomInts(tf.util.sizeFromShape(shape), seed, lo, hi), shape, 'int32') as tf.Tensor1D;
+  const x: tf.Tensor = tf.tensor(randomInts(tf.util.sizeFromShape(shape), seed, lo, hi), shape, 'int32');
+  return x as tf.Tensor1D;
 }
 
 function run(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) {
@@ -68,12 +69,12 @@ describeLazyAndEager('UnsortedSegmentSum', () => {
   }
   it('ids of rank 2 (the CPU reference flattens them: its own expandDims breaks on them)', async () => {
     await expectGpuMatches(() => tf.unsortedSegmentSum(rand([3, 4, 5], 'float32', 3), ints([3, 4], 5, -1, 7), 7),
-                           () => tf.unsortedSegmentSum(rand([3, 4, 5], 'float32', 3).reshape([12, 5]), ints([3, 4], 5, -1, 7).reshape([12]), 7),
+                           () => tf.unsortedSegmentSum(rand([3, 4, 5], 'float32', 3).reshape([12, 5]), ints([3, 4], 5, -1, 7).reshape([12]) as tf.Tensor1D, 7),
                            1e-6);
   });
   it('of a computed tensor, with computed ids (lazy chain)', async () => {
     await expectMatchesCpu(() => {
-      const ids = tf.sub(ints([40], 2, 0, 9), tf.scalar(1, 'int32'));
+      const ids = tf.sub(ints([40], 2, 0, 9), tf.scalar(1, 'int32')) as tf.Tensor1D;
       return tf.unsortedSegmentSum(tf.mul(rand([40, 6]), 2), ids, 8).add(1);
     }, 1e-5);
   });
@@ -267,16 +268,16 @@ describeLazyAndEager('Bincount and DenseBincount', () => {
   for (const size of [5, 9, 0]) {
     it(`bincount size ${size}: counts, float32 and int32 weights`, async () => {
       await expectMatchesCpu(() => [tf.bincount(ints([13], 2, 0, 7), tf.tensor1d([], 'float32'), size),
-                                    tf.bincount(ints([13], 2, 0, 7), rand([13], 'float32', 3), size),
-                                    tf.bincount(ints([13], 2, 0, 7), rand([13], 'int32', 4), size)], 1e-5);
+                                    tf.bincount(ints([13], 2, 0, 7), rand([13], 'float32', 3) as tf.Tensor1D, size),
+                                    tf.bincount(ints([13], 2, 0, 7), rand([13], 'int32', 4) as tf.Tensor1D, size)], 1e-5);
     });
     for (const binaryOutput of [false, true]) {
       it(`denseBincount size ${size} binaryOutput ${binaryOutput}: rank 1 and 2`, async () => {
         await expectMatchesCpu(() => [tf.denseBincount(ints([11], 5, 0, 8), tf.tensor1d([], 'int32'), size, binaryOutput),
-                                      tf.denseBincount(ints([11], 5, 0, 8), rand([11], 'float32', 6), size, binaryOutput),
-                                      tf.denseBincount(ints([3, 7], 7, 0, 8), tf.tensor1d([], 'float32'), size, binaryOutput),
-                                      tf.denseBincount(ints([3, 7], 7, 0, 8), rand([3, 7], 'float32', 8), size, binaryOutput),
-                                      tf.denseBincount(ints([4, 6], 9, 0, 8), rand([4, 6], 'int32', 9), size, binaryOutput)], 1e-5);
+                                      tf.denseBincount(ints([11], 5, 0, 8), rand([11], 'float32', 6) as tf.Tensor1D, size, binaryOutput),
+                                      tf.denseBincount(ints([3, 7], 7, 0, 8) as unknown as tf.Tensor2D, tf.tensor1d([], 'float32') as unknown as tf.Tensor2D, size, binaryOutput),
+                                      tf.denseBincount(ints([3, 7], 7, 0, 8) as unknown as tf.Tensor2D, rand([3, 7], 'float32', 8) as tf.Tensor2D, size, binaryOutput),
+                                      tf.denseBincount(ints([4, 6], 9, 0, 8) as unknown as tf.Tensor2D, rand([4, 6], 'int32', 9) as tf.Tensor2D, size, binaryOutput)], 1e-5);
       });
     }
   }

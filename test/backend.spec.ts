@@ -4,9 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import {mpsgpu} from '../src/index.js';
 import {randomValues} from './util.js';
 
-function withFlags(flags: tf.Flags, body: () => Promise<void>): () => Promise<void> {
+type Flags = Record<string, number|boolean|string>;
+
+function withFlags(flags: Flags, body: () => Promise<void>): () => Promise<void> {
   return async () => {
-    const saved: tf.Flags = {};
+    const saved: Flags = {};
     for (const k of Object.keys(flags)) saved[k] = tf.env().get(k);
     tf.env().setFlags(flags);
     try {

@@ -5,7 +5,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 import {describeLazyAndEager, expectMatchesCpu, randomValues} from './util.js';
 
-const t = (shape: number[], seed: number, lo = -2, hi = 2) => tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed, lo, hi), shape);
+// Typed as 1-D for the ops' parameter types; batchNorm takes any broadcastable rank.
+const t = <R extends tf.Rank = tf.Rank.R1>(shape: number[], seed: number, lo = -2, hi = 2): tf.Tensor<R> => {
+  const x: tf.Tensor = tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed, lo, hi), shape);
+  return x as tf.Tensor<R>;
+};
 /** Variances: positive. */
 const v = (shape: number[], seed: number) => t(shape, seed, 0.1, 3);
 
@@ -21,9 +25,9 @@ describeLazyAndEager('batchNorm (FusedBatchNorm) matches tfjs-backend-cpu', () =
 
   it('2-D and 3-D x, channels 1 and 3', async () => {
     await expectMatchesCpu(() => [
-      tf.batchNorm2d(t([5, 3], 1) as tf.Tensor2D, t([3], 2), v([3], 3), t([3], 4), t([3], 5)),
-      tf.batchNorm3d(t([2, 4, 1], 6) as tf.Tensor3D, t([1], 7), v([1], 8), t([1], 9), t([1], 10), 1e-5),
-      tf.batchNorm4d(t([1, 3, 3, 3], 11) as tf.Tensor4D, t([3], 12), v([3], 13)),
+      tf.batchNorm2d(t<tf.Rank.R2>([5, 3], 1), t<tf.Rank.R1>([3], 2), v([3], 3), t<tf.Rank.R1>([3], 4), t<tf.Rank.R1>([3], 5)),
+      tf.batchNorm3d(t<tf.Rank.R3>([2, 4, 1], 6), t<tf.Rank.R1>([1], 7), v([1], 8), t<tf.Rank.R1>([1], 9), t<tf.Rank.R1>([1], 10), 1e-5),
+      tf.batchNorm4d(t<tf.Rank.R4>([1, 3, 3, 3], 11), t<tf.Rank.R1>([3], 12), v([3], 13)),
     ]);
   });
 
