@@ -1,45 +1,29 @@
 // MirrorPad: out[c] = x[mirror(c - before)], reflecting (edge not repeated) or symmetric (repeated).
-import {KernelConfig, MirrorPad, MirrorPadAttrs, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {KernelConfig, MirrorPad, MirrorPadAttrs, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {Program} from '../src/codegen/program.js';
-import {arrayUniforms, dispatch1D, ShaderSpec, stridesOf, Uniform, unflatten} from '../src/codegen/shader.js';
+import {arrayUniforms, stridesOf} from '../src/codegen/shader.js';
+import {wordCopyProgram} from '../src/codegen/word_copy.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
 import {mapComplex} from './Complex.js';
 import {checkPaddings} from './PadV2.js';
 
-const WORKGROUP = 64;
-
 function mirrorPadProgram(xShape: number[], before: number[], outShape: number[], offset: number): Program {
-  const rank = outShape.length;
-  const size = util.sizeFromShape(outShape);
-  const uniforms: Uniform[] = [
-    {name: 'size', type: 'u32', value: size},
-    {name: 'offset', type: 'i32', value: offset},
-    ...arrayUniforms('outStride', stridesOf(outShape).slice(0, Math.max(rank - 1, 0))),
-    ...arrayUniforms('before', before, 'i32'),
-    ...arrayUniforms('xShape', xShape, 'i32'),
-    ...arrayUniforms('xStride', stridesOf(xShape), 'i32'),
-  ];
-  const lines: string[] = [];
+  const statements: string[] = [];
   const terms: string[] = [];
-  for (let d = 0; d < rank; ++d) {
-    lines.push(`var k${d} = i32(c${d}) - u.before${d};`,
-               `if (k${d} < 0) { k${d} = -k${d} - u.offset; } else if (k${d} >= u.xShape${d}) { k${d} = 2 * (u.xShape${d} - 1) - k${d} + u.offset; }`);
+  for (let d = 0; d < xShape.length; ++d) {
+    statements.push(`var k${d} = i32(c${d}) - u.before${d};`,
+      `if (k${d} < 0) { k${d} = -k${d} - u.offset; } else if (k${d} >= u.xShape${d}) { k${d} = 2 * (u.xShape${d} - 1) - k${d} + u.offset; }`);
     terms.push(`k${d} * u.xStride${d}`);
   }
-  const shader = (): ShaderSpec => ({
-    inputs: [{name: 'x', type: 'u32'}],
-    outputs: [{name: 'out', type: 'u32'}],
-    workgroupSize: [WORKGROUP, 1, 1],
-    body: `
-  let i = flatId;
-  if (i >= u.size) { return; }
-  ${unflatten('i', 'outStride', rank, 'c')}
-  ${lines.join('\n  ')}
-  out[i] = x[u32(${terms.length ? terms.join(' + ') : '0'})];`,
+  return wordCopyProgram({
+    name: MirrorPad, key: 'mirrorPad', outShape,
+    uniforms: [{name: 'offset', type: 'i32', value: offset}, ...arrayUniforms('before', before, 'i32'),
+               ...arrayUniforms('xShape', xShape, 'i32'), ...arrayUniforms('xStride', stridesOf(xShape), 'i32')],
+    statements,
+    source: `u32(${terms.length ? terms.join(' + ') : '0'})`,
   });
-  return {name: MirrorPad, key: `mirrorPad|${rank}`, shader, uniforms, dispatch: dispatch1D(size, WORKGROUP)};
 }
 
 export const mirrorPadConfig: KernelConfig = {

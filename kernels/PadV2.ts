@@ -1,14 +1,13 @@
 // PadV2 (tf.pad): out[c] = x[c - before] inside x, the constant elsewhere.
-import {KernelConfig, PadV2, PadV2Attrs, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {KernelConfig, PadV2, PadV2Attrs, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Program} from '../src/codegen/program.js';
-import {arrayUniforms, dispatch1D, ShaderSpec, stridesOf, Uniform, unflatten} from '../src/codegen/shader.js';
+import {arrayUniforms, stridesOf} from '../src/codegen/shader.js';
+import {wordCopyProgram} from '../src/codegen/word_copy.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
 import {mapComplex} from './Complex.js';
-
-const WORKGROUP = 64;
 
 /** The 32-bit word tfjs-backend-cpu stores for `value` in a tensor of `dtype`. */
 export function wordOf(value: number, dtype: string): number {
@@ -28,35 +27,20 @@ export function checkPaddings(kernel: string, x: TensorInfo, paddings: Array<[nu
 }
 
 function padProgram(xShape: number[], before: number[], outShape: number[], word: number): Program {
-  const rank = outShape.length;
-  const size = util.sizeFromShape(outShape);
-  const uniforms: Uniform[] = [
-    {name: 'size', type: 'u32', value: size},
-    {name: 'value', type: 'u32', value: word},
-    ...arrayUniforms('outStride', stridesOf(outShape).slice(0, Math.max(rank - 1, 0))),
-    ...arrayUniforms('before', before),
-    ...arrayUniforms('xShape', xShape),
-    ...arrayUniforms('xStride', stridesOf(xShape)),
-  ];
-  const checks: string[] = [];
+  const statements: string[] = [];
   const terms: string[] = [];
-  for (let d = 0; d < rank; ++d) {
+  for (let d = 0; d < xShape.length; ++d) {
     // Unsigned wrap-around makes c < before fail the same test as c >= before + n.
-    checks.push(`let k${d} = c${d} - u.before${d};`, `if (k${d} >= u.xShape${d}) { out[i] = u.value; return; }`);
+    statements.push(`let k${d} = c${d} - u.before${d};`, `if (k${d} >= u.xShape${d}) { out[i] = u.value; return; }`);
     terms.push(`k${d} * u.xStride${d}`);
   }
-  const shader = (): ShaderSpec => ({
-    inputs: [{name: 'x', type: 'u32'}],
-    outputs: [{name: 'out', type: 'u32'}],
-    workgroupSize: [WORKGROUP, 1, 1],
-    body: `
-  let i = flatId;
-  if (i >= u.size) { return; }
-  ${unflatten('i', 'outStride', rank, 'c')}
-  ${checks.join('\n  ')}
-  out[i] = x[${terms.length ? terms.join(' + ') : '0u'}];`,
+  return wordCopyProgram({
+    name: PadV2, key: 'pad', outShape,
+    uniforms: [{name: 'value', type: 'u32', value: word}, ...arrayUniforms('before', before),
+               ...arrayUniforms('xShape', xShape), ...arrayUniforms('xStride', stridesOf(xShape))],
+    statements,
+    source: terms.length ? terms.join(' + ') : '0u',
   });
-  return {name: PadV2, key: `pad|${rank}`, shader, uniforms, dispatch: dispatch1D(size, WORKGROUP)};
 }
 
 export function padTensor(b: MpsgpuBackend, x: TensorInfo, paddings: Array<[number, number]>, value: number): TensorInfo {

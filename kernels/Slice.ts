@@ -5,12 +5,11 @@ import {KernelConfig, Slice, slice_util, SliceAttrs, TensorInfo, util} from '@te
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Program} from '../src/codegen/program.js';
-import {arrayUniforms, dispatch1D, ShaderSpec, stridesOf, Uniform, unflatten} from '../src/codegen/shader.js';
+import {arrayUniforms, stridesOf} from '../src/codegen/shader.js';
+import {wordCopyProgram} from '../src/codegen/word_copy.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
 import {mapComplex} from './Complex.js';
-
-const WORKGROUP = 64;
 
 /**
  * String tensors never go to the GPU: their values live on the CPU, so data movement on them is
@@ -55,26 +54,12 @@ function simplify(shape: number[], strides: number[]): {shape: number[]; strides
 }
 
 function stridedCopyProgram(name: string, shape: number[], offset: number, strides: number[]): Program {
-  const rank = shape.length;
-  const size = util.sizeFromShape(shape);
-  const uniforms: Uniform[] = [
-    {name: 'size', type: 'u32', value: size},
-    {name: 'offset', type: 'i32', value: offset},
-    ...arrayUniforms('outStride', stridesOf(shape).slice(0, Math.max(rank - 1, 0))),
-    ...arrayUniforms('inStride', strides, 'i32'),
-  ];
-  const terms = ['u.offset', ...Array.from({length: rank}, (_, d) => `i32(c${d}) * u.inStride${d}`)];
-  const shader = (): ShaderSpec => ({
-    inputs: [{name: 'x', type: 'u32'}],
-    outputs: [{name: 'out', type: 'u32'}],
-    workgroupSize: [WORKGROUP, 1, 1],
-    body: `
-  let i = flatId;
-  if (i >= u.size) { return; }
-  ${unflatten('i', 'outStride', rank, 'c')}
-  out[i] = x[u32(${terms.join(' + ')})];`,
+  const terms = ['u.offset', ...strides.map((_, d) => `i32(c${d}) * u.inStride${d}`)];
+  return wordCopyProgram({
+    name, key: 'stridedCopy', outShape: shape,
+    uniforms: [{name: 'offset', type: 'i32', value: offset}, ...arrayUniforms('inStride', strides, 'i32')],
+    source: `u32(${terms.join(' + ')})`,
   });
-  return {name, key: `stridedCopy|${rank}`, shader, uniforms, dispatch: dispatch1D(size, WORKGROUP)};
 }
 
 /**

@@ -3,35 +3,20 @@ import {KernelConfig, TensorInfo, Tile, TileAttrs, util} from '@tensorflow/tfjs-
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Program} from '../src/codegen/program.js';
-import {arrayUniforms, dispatch1D, ShaderSpec, stridesOf, Uniform, unflatten} from '../src/codegen/shader.js';
+import {arrayUniforms, stridesOf} from '../src/codegen/shader.js';
+import {wordCopyProgram} from '../src/codegen/word_copy.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
 import {mapComplex} from './Complex.js';
 import {gatherStrings} from './Slice.js';
 
-const WORKGROUP = 64;
-
 function tileProgram(xShape: number[], outShape: number[]): Program {
-  const rank = outShape.length;
-  const size = util.sizeFromShape(outShape);
-  const uniforms: Uniform[] = [
-    {name: 'size', type: 'u32', value: size},
-    ...arrayUniforms('outStride', stridesOf(outShape).slice(0, Math.max(rank - 1, 0))),
-    ...arrayUniforms('xShape', xShape),
-    ...arrayUniforms('xStride', stridesOf(xShape)),
-  ];
-  const terms = Array.from({length: rank}, (_, d) => `(c${d} % u.xShape${d}) * u.xStride${d}`);
-  const shader = (): ShaderSpec => ({
-    inputs: [{name: 'x', type: 'u32'}],
-    outputs: [{name: 'out', type: 'u32'}],
-    workgroupSize: [WORKGROUP, 1, 1],
-    body: `
-  let i = flatId;
-  if (i >= u.size) { return; }
-  ${unflatten('i', 'outStride', rank, 'c')}
-  out[i] = x[${terms.length ? terms.join(' + ') : '0u'}];`,
+  const terms = xShape.map((_, d) => `(c${d} % u.xShape${d}) * u.xStride${d}`);
+  return wordCopyProgram({
+    name: Tile, key: 'tile', outShape,
+    uniforms: [...arrayUniforms('xShape', xShape), ...arrayUniforms('xStride', stridesOf(xShape))],
+    source: terms.length ? terms.join(' + ') : '0u',
   });
-  return {name: Tile, key: `tile|${rank}`, shader, uniforms, dispatch: dispatch1D(size, WORKGROUP)};
 }
 
 /** Drops the axes where both x and the output have extent 1 (they change no index). */
