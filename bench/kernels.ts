@@ -1,29 +1,53 @@
 // Per-kernel timings: each kernel on mpsgpu and on tfjs-backend-webgpu in one process, on the same
-// adapter, same shapes and inputs. Prints a table of median times (ms per execution) and the ratio
-// webgpu ÷ mpsgpu (> 1: mpsgpu faster), and writes JSON (--json FILE).
+// adapter, same shapes and inputs. Prints a table of median times (ms per execution), the ratio
+// webgpu ÷ mpsgpu (> 1: mpsgpu faster) and mpsgpu's rate (TFLOP/s, or GB/s for memory-bound
+// kernels), and writes JSON (--json FILE, rewritten after every case so a cut-off run keeps what
+// it measured). --list FILE writes the case list (kernel, shapes, strides, pads, dilations,
+// transposes, FLOPs/bytes) as JSON without running anything: bench/torch_kernels.py times the same
+// cases with PyTorch/cuDNN, bench/merge_kernels.mjs joins the two (scripts/gpu-prepare.sh packs all
+// three for the GPU machine).
 //
-//   npm run bench:kernels -- [--backends mpsgpu,webgpu] [--filter conv] [--reps N] [--inner K] [--quick] [--json out.json]
-//   (defaults: 10 reps × K = 5 executions; --quick: 5 reps × K = 2)
+//   npm run bench:kernels -- [--backends mpsgpu,webgpu] [--filter REGEXP] [--reps N] [--inner K]
+//                            [--budget S] [--quick] [--json out.json] [--list cases.json]
+//   (defaults: 10 reps × K = 5 executions, at most about S = 2 s of timed work per kernel and
+//    backend; --quick: 5 reps × K = 2)
 //
-// Shapes: the reference shapes of ../shared/DESIGN.md (conv2d 3×3 on 32×56×56×64 → 64 and its two
-// backprops, maxPool 3×3/2, matmul 2048²), the MNIST CNN's convolutions, some InceptionV3
-// convolutions, odd sizes, batch 1, pooling gradients, depthwise, batchNorm, a reduction, softmax
-// and a broadcast add. --quick scales them down (batch 1–16, smaller spatial sizes) for lavapipe.
+// --filter is a case-insensitive regular expression matched against "group kernel name"
+// (groups: ref, mnist, fitnet, inception, odd, stride, dilation, batch1, depthwise, matmul, misc).
+//
+// Shapes (full size): the reference shapes of ../shared/DESIGN.md (conv2d 3×3 same on 32×56×56×64 →
+// 64 and its two backprops, maxPool 3×3/2, matmul 2048²); the MNIST demo's network
+// (demos/mnist/train.ts: 5×5 convs 1→8→16, batch 16) and bench/fit.ts's (3×3 convs 1→32→64, batch
+// 256); InceptionV3 convolutions at batch 64 (299² input), forward and both backprops; odd sizes,
+// explicit pads, stride 2, dilation 2, batch 1; depthwise and both its backprops; pooling and its
+// gradients, MaxPoolWithArgmax; BatchMatMul with transposes and a broadcast batch, small-M and
+// long-K (split-K) shapes, _FusedMatMul, FusedConv2D; batchNorm, a per-channel reduction over N·H·W,
+// moments, softmax, a broadcast add. --quick scales them down (batch 1–16, smaller spatial sizes)
+// for lavapipe. A backend that has no kernel registered for a case shows '—'.
 //
 // Timing method. Both backends are asynchronous (mpsgpu even records lazily and computes at a
 // flush), so timing one call measures only the recording. Per kernel and backend: inputs are
-// created once; 2 warm-up executions compile the pipelines; then each of the N reps is
+// created once; 2 warm-up executions compile the pipelines (the second one timed alone to size the
+// run); then each of the N reps is
 //   sync; t0; K back-to-back executions (each in tf.tidy, every result kept alive); sync; t1
-// and gives (t1 - t0) / K ms; the table shows the median over the reps. "sync" submits all
-// recorded work and waits for the GPU to finish it, without reading a tensor back (a readback
-// would add a copy, a staging buffer and, on mpsgpu, nothing else the op needs):
+// and gives (t1 - t0) / K ms; the table shows the median over the reps. Where N × K executions
+// would take longer than the budget, K and then N shrink (to no less than 1 and 3); the JSON
+// records the reps and K used. "sync" submits all recorded work and waits for the GPU to finish
+// it, without reading a tensor back (a readback would add a copy, a staging buffer and, on
+// mpsgpu, nothing else the op needs):
 //   mpsgpu: `await mpsgpu.sync()` (flush + wait for the queue);
 //   webgpu: end its compute pass and submit its command encoder as its own read() does, then
 //           `await backend.queue.onSubmittedWorkDone()`.
 // The K results stay alive until after the sync because mpsgpu skips nodes whose results die
 // unread (a disposed result would not be computed at all); they are disposed afterwards. The
 // time therefore includes each backend's CPU-side dispatch/recording cost, as a user sees it.
-// tf.memory().numTensors is checked to be the same before and after each kernel.
+// tf.memory().numTensors is checked to be the same before and after each kernel. After each
+// kernel both backends' pools of free buffers are emptied, so that the full-size run (GBs per
+// case) does not pile up every size it met.
+//
+// FLOPs: 2·N·Ho·Wo·Co·kh·kw·Ci for a conv and for both its backprops (padding included, dilation
+// not), 2·N·Ho·Wo·C·mult·kh·kw for depthwise, 2·batch·M·N·K for matmuls. Bytes (memory-bound
+// kernels): 4 × (elements read + elements written), each tensor counted once.
 //
 // Only ratios mean something on lavapipe (a CPU driver); absolute times only on a real GPU.
 import './webgpu_node_setup.js';
@@ -40,21 +64,32 @@ interface Options {
   filter: string;
   reps: number;
   inner: number;
+  /** --inner given: K as given (no growing to amortize the sync). */
+  innerFixed: boolean;
+  budget: number;
   quick: boolean;
   json: string;
+  list: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = {backends: ['mpsgpu', 'webgpu'], filter: '', reps: 0, inner: 0, quick: false, json: ''};
+  const opts: Options = {backends: ['mpsgpu', 'webgpu'], filter: '', reps: 0, inner: 0, innerFixed: false, budget: 2, quick: false, json: '', list: ''};
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
+    const need = () => {
+      if (value === undefined) throw new Error(`${argv[i]} needs a value`);
+      i++;
+      return value;
+    };
     switch (argv[i]) {
-      case '--backends': opts.backends = value.split(','); i++; break;
-      case '--filter': opts.filter = value; i++; break;
-      case '--reps': opts.reps = Number(value); i++; break;
-      case '--inner': opts.inner = Number(value); i++; break;
+      case '--backends': opts.backends = need().split(','); break;
+      case '--filter': opts.filter = need(); break;
+      case '--reps': opts.reps = Number(need()); break;
+      case '--inner': opts.inner = Number(need()); opts.innerFixed = true; break;
+      case '--budget': opts.budget = Number(need()); break;
       case '--quick': opts.quick = true; break;
-      case '--json': opts.json = value; i++; break;
+      case '--json': opts.json = need(); break;
+      case '--list': opts.list = need(); break;
       default: throw new Error(`unknown option ${argv[i]}`);
     }
   }
@@ -64,134 +99,302 @@ function parseArgs(argv: string[]): Options {
 }
 
 type Shape = number[];
-type Pad = 'same' | 'valid';
+type Pair = [number, number];
+type PadAttr = 'same' | 'valid' | number[][];
+interface Pads {top: number; bottom: number; left: number; right: number}
 
-interface Case {
-  name: string;
-  shape: string;
-  // Creates the inputs on the current backend (not timed).
-  setup: () => tf.Tensor[];
-  // One execution; returns its result.
-  run: (inputs: tf.Tensor[]) => tf.Tensor;
+// One benchmark case, as plain data: the tfjs kernel and attributes it runs, and the geometry
+// bench/torch_kernels.py needs to run the same work (explicit pads, NHWC shapes, HWIO filters).
+interface CaseSpec {
+  name: string;             // unique
+  group: string;
+  kernel: string;           // a tfjs kernel name, or 'Moments' (tf.moments, a composite)
+  shape: string;            // short human-readable shapes
+  inputs: Record<string, Shape>;  // in the kernel's input names and order
+  attrs: Record<string, unknown>; // as passed to runKernel
+  outputs: Shape[];
+  flops?: number;
+  bytes?: number;
+  positive?: string[];      // inputs drawn from [0.5, 1.5) (variances)
+  conv?: {x: Shape; filter: Shape; y: Shape; strides: Pair; dilations: Pair; pad: PadAttr; pads: Pads; depthwise: boolean};
+  pool?: {x: Shape; y: Shape; filterSize: Pair; strides: Pair; pad: PadAttr; pads: Pads};
+  matmul?: {a: Shape; b: Shape; transposeA: boolean; transposeB: boolean; bias?: Shape; activation?: string};
+  reduce?: {axes: number[]};
 }
 
-let seed = 1;
-const rand = (shape: Shape) => tf.randomUniform(shape, -1, 1, 'float32', seed++);
 const fmt = (s: Shape) => s.join('×');
+const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
+const bytesOf = (...shapes: Shape[]) => 4 * shapes.reduce((a, s) => a + size(s), 0);
 
-function convOutShape(x: Shape, filter: Shape, stride: number, pad: Pad): Shape {
-  const out = (n: number, k: number) => pad === 'same' ? Math.ceil(n / stride) : Math.floor((n - k) / stride) + 1;
-  return [x[0], out(x[1], filter[0]), out(x[2], filter[1]), filter[3]];
+type ConvOp = 'fwd' | 'bpi' | 'bpf' | 'fused';
+interface ConvOpts {stride?: number; pad?: PadAttr; dil?: number; ops?: ConvOp[]}
+
+const padText = (pad: PadAttr) => typeof pad === 'string' ? pad : `pad ${pad.slice(1, 3).map(p => p.join(',')).join(' ')}`;
+
+// Conv2D (and FusedConv2D with bias + relu) and the two kernels tfjs-core's Conv2D gradient runs.
+function conv(group: string, label: string, x: Shape, k: Pair, cout: number, o: ConvOpts = {}): CaseSpec[] {
+  const stride = o.stride ?? 1, pad = o.pad ?? 'same', dil = o.dil ?? 1;
+  const filter: Shape = [k[0], k[1], x[3], cout];
+  const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], filter as [number, number, number, number],
+    stride, dil, pad as 'same');
+  const y: Shape = info.outShape;
+  const pads: Pads = {top: info.padInfo.top, bottom: info.padInfo.bottom, left: info.padInfo.left, right: info.padInfo.right};
+  const strides: Pair = [stride, stride], dilations: Pair = [dil, dil];
+  const geom = {x, filter, y, strides, dilations, pad, pads, depthwise: false};
+  const flops = 2 * size(y) * k[0] * k[1] * x[3];
+  const shape = `${fmt(x)} * ${k[0]}×${k[1]}×${x[3]}→${cout}${stride > 1 ? ' /' + stride : ''}${dil > 1 ? ' d' + dil : ''} ${padText(pad)}`;
+  const base = {strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined};
+  const out: CaseSpec[] = [];
+  for (const op of o.ops ?? ['fwd', 'bpi', 'bpf']) {
+    const common = {group, shape, flops, conv: geom};
+    if (op === 'fwd') out.push({...common, name: `conv2d ${label}`, kernel: 'Conv2D', inputs: {x, filter}, attrs: {...base, dilations}, outputs: [y]});
+    if (op === 'fused') {
+      out.push({...common, name: `fusedConv2d+bias+relu ${label}`, kernel: 'FusedConv2D', inputs: {x, filter, bias: [cout]},
+        attrs: {...base, dilations, activation: 'relu'}, outputs: [y]});
+    }
+    if (op === 'bpi') {
+      out.push({...common, name: `conv2dBackpropInput ${label}`, kernel: 'Conv2DBackpropInput', inputs: {dy: y, filter},
+        attrs: {...base, inputShape: x}, outputs: [x]});
+    }
+    if (op === 'bpf') {
+      out.push({...common, name: `conv2dBackpropFilter ${label}`, kernel: 'Conv2DBackpropFilter', inputs: {x, dy: y},
+        attrs: {...base, filterShape: filter}, outputs: [filter]});
+    }
+  }
+  return out;
 }
 
-// conv2d and, unless fwdOnly, its two gradients (the kernels tfjs-core's Conv2D gradient runs).
-function convCases(label: string, x: Shape, kh: number, kw: number, cout: number, stride = 1, pad: Pad = 'same', fwdOnly = false): Case[] {
-  const f: Shape = [kh, kw, x[3], cout];
-  const y = convOutShape(x, f, stride, pad);
-  const shape = `${fmt(x)} * ${kh}×${kw}×${cout}${stride > 1 ? ' /' + stride : ''} ${pad}`;
-  const attrs = {strides: [stride, stride], pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined};
-  const cases: Case[] = [{
-    name: `conv2d ${label}`, shape,
-    setup: () => [rand(x), rand(f)],
-    run: ([a, b]) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad),
-  }];
-  if (fwdOnly) return cases;
-  cases.push({
-    name: `conv2dBackpropInput ${label}`, shape,
-    setup: () => [rand(y), rand(f)],
-    run: ([dy, filter]) => tf.engine().runKernel('Conv2DBackpropInput', {dy, filter}, {...attrs, inputShape: x} as unknown as tf.NamedAttrMap) as tf.Tensor,
-  }, {
-    name: `conv2dBackpropFilter ${label}`, shape,
-    setup: () => [rand(x), rand(y)],
-    run: ([xx, dy]) => tf.engine().runKernel('Conv2DBackpropFilter', {x: xx, dy}, {...attrs, filterShape: f} as unknown as tf.NamedAttrMap) as tf.Tensor,
-  });
-  return cases;
+function depthwise(group: string, label: string, x: Shape, k: number, mult: number, o: ConvOpts = {}): CaseSpec[] {
+  const stride = o.stride ?? 1, pad = o.pad ?? 'same', dil = o.dil ?? 1;
+  const filter: Shape = [k, k, x[3], mult];
+  const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], filter as [number, number, number, number],
+    stride, dil, pad as 'same', undefined, true);
+  const y: Shape = info.outShape;
+  const pads: Pads = {top: info.padInfo.top, bottom: info.padInfo.bottom, left: info.padInfo.left, right: info.padInfo.right};
+  const strides: Pair = [stride, stride], dilations: Pair = [dil, dil];
+  const common = {group, flops: 2 * size(y) * k * k, conv: {x, filter, y, strides, dilations, pad, pads, depthwise: true},
+    shape: `${fmt(x)} * ${k}×${k}×${x[3]}×${mult}${stride > 1 ? ' /' + stride : ''}${dil > 1 ? ' d' + dil : ''} ${padText(pad)}`};
+  const attrs = {strides, pad, dilations, dataFormat: 'NHWC', dimRoundingMode: undefined};
+  const out: CaseSpec[] = [];
+  for (const op of o.ops ?? ['fwd', 'bpi', 'bpf']) {
+    if (op === 'fwd') out.push({...common, name: `depthwiseConv2d ${label}`, kernel: 'DepthwiseConv2dNative', inputs: {x, filter}, attrs, outputs: [y]});
+    if (op === 'bpi') {
+      out.push({...common, name: `depthwiseBackpropInput ${label}`, kernel: 'DepthwiseConv2dNativeBackpropInput', inputs: {dy: y, filter},
+        attrs: {...attrs, inputShape: x}, outputs: [x]});
+    }
+    if (op === 'bpf') {
+      out.push({...common, name: `depthwiseBackpropFilter ${label}`, kernel: 'DepthwiseConv2dNativeBackpropFilter', inputs: {x, dy: y},
+        attrs: {...attrs, filterShape: filter}, outputs: [filter]});
+    }
+  }
+  return out;
 }
 
-function poolCases(label: string, x: Shape, k: number, stride: number, pad: Pad): Case[] {
-  const shape = `${fmt(x)} ${k}×${k} /${stride} ${pad}`;
-  const y = convOutShape(x, [k, k, x[3], x[3]], stride, pad);
-  const attrs = {filterSize: [k, k], strides: [stride, stride], pad, dimRoundingMode: undefined};
+type PoolOp = 'max' | 'avg' | 'maxGrad' | 'avgGrad' | 'argmax';
+function pool(group: string, label: string, x: Shape, k: number, stride: number, pad: PadAttr, ops: PoolOp[]): CaseSpec[] {
+  const info = tf.backend_util.computePool2DInfo(x as [number, number, number, number], k, stride, 1, pad as 'same');
+  const y: Shape = info.outShape;
+  const pads: Pads = {top: info.padInfo.top, bottom: info.padInfo.bottom, left: info.padInfo.left, right: info.padInfo.right};
+  const filterSize: Pair = [k, k], strides: Pair = [stride, stride];
+  const attrs = {filterSize, strides, pad, dimRoundingMode: undefined};
+  const common = {group, shape: `${fmt(x)} ${k}×${k} /${stride} ${padText(pad)}`, pool: {x, y, filterSize, strides, pad, pads}};
+  const out: CaseSpec[] = [];
+  for (const op of ops) {
+    if (op === 'max') out.push({...common, name: `maxPool ${label}`, kernel: 'MaxPool', inputs: {x}, attrs, outputs: [y], bytes: bytesOf(x, y)});
+    if (op === 'avg') out.push({...common, name: `avgPool ${label}`, kernel: 'AvgPool', inputs: {x}, attrs, outputs: [y], bytes: bytesOf(x, y)});
+    if (op === 'maxGrad') {
+      out.push({...common, name: `maxPoolGrad ${label}`, kernel: 'MaxPoolGrad', inputs: {dy: y, input: x, output: y}, attrs, outputs: [x],
+        bytes: bytesOf(y, x, y, x)});
+    }
+    // AvgPoolGrad uses its `input` only for the shape.
+    if (op === 'avgGrad') {
+      out.push({...common, name: `avgPoolGrad ${label}`, kernel: 'AvgPoolGrad', inputs: {dy: y, input: x}, attrs, outputs: [x], bytes: bytesOf(y, x)});
+    }
+    if (op === 'argmax') {
+      out.push({...common, name: `maxPoolWithArgmax ${label}`, kernel: 'MaxPoolWithArgmax', inputs: {x},
+        attrs: {filterSize, strides, pad, includeBatchInIndex: false}, outputs: [y, y], bytes: bytesOf(x, y, y)});
+    }
+  }
+  return out;
+}
+
+// BatchMatMul (or _FusedMatMul with bias + relu) of a [..., M, K] (or [..., K, M] transposed) and
+// b [..., K, N] (or [..., N, K]); batch dims may broadcast.
+function matmul(group: string, label: string, m: number, k: number, n: number,
+                o: {batchA?: number[]; batchB?: number[]; tA?: boolean; tB?: boolean; fused?: boolean} = {}): CaseSpec {
+  const tA = o.tA ?? false, tB = o.tB ?? false, batchA = o.batchA ?? [], batchB = o.batchB ?? [];
+  const a = [...batchA, ...(tA ? [k, m] : [m, k])], b = [...batchB, ...(tB ? [n, k] : [k, n])];
+  const batch = batchA.length || batchB.length ? [Math.max(batchA[0] ?? 1, batchB[0] ?? 1)] : [];
+  const y = [...batch, m, n];
+  const t = `${tA ? 'ᵀ' : ''}`, u = `${tB ? 'ᵀ' : ''}`;
+  const shape = `${fmt(a)}${t} · ${fmt(b)}${u}`;
+  const flops = 2 * size(batch) * m * n * k;
+  const mm = {a, b, transposeA: tA, transposeB: tB};
+  if (o.fused) {
+    return {name: `fusedMatMul+bias+relu ${label}`, group, kernel: '_FusedMatMul', shape, inputs: {a, b, bias: [n]},
+      attrs: {transposeA: tA, transposeB: tB, activation: 'relu'}, outputs: [y], flops, matmul: {...mm, bias: [n], activation: 'relu'}};
+  }
+  return {name: `matMul ${label}`, group, kernel: 'BatchMatMul', shape, inputs: {a, b}, attrs: {transposeA: tA, transposeB: tB},
+    outputs: [y], flops, matmul: mm};
+}
+
+function misc(group: string, label: string, x: Shape): CaseSpec[] {
+  const c = x[x.length - 1], ch: Shape = [c];
+  const nhw = x.slice(0, -1).map((_, i) => i);
   return [{
-    name: `maxPool ${label}`, shape,
-    setup: () => [rand(x)],
-    run: ([a]) => tf.maxPool(a as tf.Tensor4D, k, stride, pad),
+    name: `batchNorm ${label}`, group, kernel: 'FusedBatchNorm', shape: `${fmt(x)}, per-channel`,
+    inputs: {x, mean: ch, variance: ch, offset: ch, scale: ch}, attrs: {varianceEpsilon: 1e-3}, outputs: [x],
+    positive: ['variance'], bytes: bytesOf(x, x, ch, ch, ch, ch),
   }, {
-    name: `avgPool ${label}`, shape,
-    setup: () => [rand(x)],
-    run: ([a]) => tf.avgPool(a as tf.Tensor4D, k, stride, pad),
+    name: `sum over N·H·W ${label}`, group, kernel: 'Sum', shape: `${fmt(x)} → ${c}`, inputs: {x}, attrs: {axis: nhw, keepDims: false},
+    outputs: [ch], bytes: bytesOf(x, ch), reduce: {axes: nhw},
   }, {
-    name: `maxPoolGrad ${label}`, shape,
-    setup: () => {
-      const input = rand(x);
-      return [rand(y), input, tf.maxPool(input as tf.Tensor4D, k, stride, pad)];
-    },
-    run: ([dy, input, output]) => tf.engine().runKernel('MaxPoolGrad', {dy, input, output}, attrs as unknown as tf.NamedAttrMap) as tf.Tensor,
+    name: `moments over N·H·W ${label}`, group, kernel: 'Moments', shape: `${fmt(x)} → 2×${c}`, inputs: {x}, attrs: {axis: nhw},
+    outputs: [ch, ch], bytes: bytesOf(x, ch, ch), reduce: {axes: nhw},
   }, {
-    name: `avgPoolGrad ${label}`, shape,
-    setup: () => [rand(y), rand(x)],
-    run: ([dy, input]) => tf.engine().runKernel('AvgPoolGrad', {dy, input}, attrs as unknown as tf.NamedAttrMap) as tf.Tensor,
+    name: `add (broadcast) ${label}`, group, kernel: 'Add', shape: `${fmt(x)} + ${c}`, inputs: {a: x, b: ch}, attrs: {},
+    outputs: [x], bytes: bytesOf(x, ch, x),
   }];
 }
 
-function matmulCase(label: string, m: number, k: number, n: number): Case {
-  return {
-    name: `matMul ${label}`, shape: `${m}×${k} · ${k}×${n}`,
-    setup: () => [rand([m, k]), rand([k, n])],
-    run: ([a, b]) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-  };
+function reduceCase(group: string, label: string, kernel: 'Sum' | 'Mean', x: Shape, axes: number[]): CaseSpec {
+  const y = x.filter((_, i) => !axes.includes(i));
+  return {name: `${kernel.toLowerCase()} ${label}`, group, kernel, shape: `${fmt(x)} → ${fmt(y)}`, inputs: {x},
+    attrs: {axis: axes, keepDims: false}, outputs: [y], bytes: bytesOf(x, y), reduce: {axes}};
 }
 
-function cases(quick: boolean): Case[] {
+function softmax(group: string, label: string, x: Shape): CaseSpec {
+  // tf.softmax resolves dim -1 before runKernel; tfjs-backend-webgpu's kernel needs it resolved.
+  return {name: `softmax ${label}`, group, kernel: 'Softmax', shape: fmt(x), inputs: {logits: x}, attrs: {dim: x.length - 1},
+    outputs: [x], bytes: bytesOf(x, x)};
+}
+
+function buildCases(quick: boolean): CaseSpec[] {
   const q = <T>(full: T, small: T) => quick ? small : full;
+  const all: ConvOp[] = ['fwd', 'bpi', 'bpf'];
   // Reference activation: 32×56×56×64 (DESIGN.md); quick: 2×28×28×64.
   const ref: Shape = q([32, 56, 56, 64], [2, 28, 28, 64]);
-  const list: Case[] = [
-    ...convCases('ref 3×3', ref, 3, 3, 64),
-    ...poolCases('ref 3×3/2', ref, 3, 2, 'same'),
-    matmulCase('ref', ...q<[number, number, number]>([2048, 2048, 2048], [256, 256, 256])),
-    // MNIST CNN (bench/fit.ts, demos/mnist).
-    ...convCases('mnist conv1', q([256, 28, 28, 1], [16, 28, 28, 1]), 3, 3, 32, 1, 'valid'),
-    ...convCases('mnist conv2', q([256, 13, 13, 32], [16, 13, 13, 32]), 3, 3, 64, 1, 'valid'),
-    // InceptionV3 (training batch 64; quick: batch 1, smaller spatial sizes, same channels).
-    ...convCases('inception 3×3', q([64, 147, 147, 32], [1, 37, 37, 32]), 3, 3, 64),
-    ...convCases('inception 1×1', q([64, 35, 35, 192], [2, 17, 17, 192]), 1, 1, 64),
-    ...convCases('inception 1×7', q([64, 17, 17, 768], [1, 8, 8, 768]), 1, 7, 192),
-    ...convCases('inception 7×1', q([64, 17, 17, 768], [1, 8, 8, 768]), 7, 1, 192),
-    ...convCases('inception 1×1 wide', q([64, 8, 8, 1280], [1, 8, 8, 1280]), 1, 1, 320),
-    // Odd sizes.
-    ...convCases('odd 5×5/2', [3, 31, 33, 7], 5, 5, 13, 2),
-    matmulCase('odd', ...q<[number, number, number]>([1000, 999, 1001], [200, 199, 201])),
+  const list: CaseSpec[] = [
+    ...conv('ref', 'ref 3×3', ref, [3, 3], 64, {ops: ['fwd', 'bpi', 'bpf', 'fused']}),
+    ...pool('ref', 'ref 3×3/2', ref, 3, 2, 'same', ['max', 'avg', 'maxGrad', 'avgGrad', 'argmax']),
+    matmul('ref', 'ref 2048²', ...q<[number, number, number]>([2048, 2048, 2048], [256, 256, 256])),
+    matmul('ref', 'ref 2048²', ...q<[number, number, number]>([2048, 2048, 2048], [256, 256, 256]), {fused: true}),
+
+    // demos/mnist/train.ts: conv(8, 5×5, valid) → maxPool 2 → conv(16, 5×5) → maxPool 2 → dense 256→128 → 10; batch 16.
+    ...conv('mnist', 'mnist conv1 5×5', [16, 28, 28, 1], [5, 5], 8, {pad: 'valid', ops: ['fwd', 'bpf']}),
+    ...pool('mnist', 'mnist 2×2/2', [16, 24, 24, 8], 2, 2, 'valid', ['max', 'maxGrad']),
+    ...conv('mnist', 'mnist conv2 5×5', [16, 12, 12, 8], [5, 5], 16, {pad: 'valid'}),
+    // dense 256→128 forward, and its gradients dW = xᵀ·dy, dx = dy·Wᵀ.
+    matmul('mnist', 'mnist dense', 16, 256, 128),
+    matmul('mnist', 'mnist dense dW', 256, 16, 128, {tA: true}),
+    matmul('mnist', 'mnist dense dx', 16, 128, 256, {tB: true}),
+    // bench/fit.ts's MNIST-style CNN: conv(32, 3×3, valid) → maxPool 2 → conv(64, 3×3); batch 256.
+    ...conv('fitnet', 'fitnet conv1 3×3', q([256, 28, 28, 1], [16, 28, 28, 1]), [3, 3], 32, {pad: 'valid', ops: ['fwd', 'bpf']}),
+    ...conv('fitnet', 'fitnet conv2 3×3', q([256, 13, 13, 32], [16, 13, 13, 32]), [3, 3], 64, {pad: 'valid'}),
+
+    // InceptionV3 at batch 64, 299² (quick: batch 1–2, spatial sizes about ÷4, same channels).
+    ...conv('inception', 'inc stem 3×3/2 3→32', q([64, 299, 299, 3], [1, 75, 75, 3]), [3, 3], 32, {stride: 2, pad: 'valid', ops: ['fwd', 'bpf']}),
+    ...conv('inception', 'inc 3×3 32→32 149²', q([64, 149, 149, 32], [1, 37, 37, 32]), [3, 3], 32, {pad: 'valid'}),
+    ...conv('inception', 'inc 3×3 32→64 147²', q([64, 147, 147, 32], [1, 37, 37, 32]), [3, 3], 64),
+    ...pool('inception', 'inc 3×3/2 147²', q([64, 147, 147, 64], [1, 37, 37, 64]), 3, 2, 'valid', ['max', 'maxGrad']),
+    ...conv('inception', 'inc 1×1 64→80 73²', q([64, 73, 73, 64], [1, 18, 18, 64]), [1, 1], 80),
+    ...conv('inception', 'inc 3×3 80→192 73²', q([64, 73, 73, 80], [1, 18, 18, 80]), [3, 3], 192, {pad: 'valid'}),
+    ...conv('inception', 'inc 1×1 192→64 35²', q([64, 35, 35, 192], [2, 17, 17, 192]), [1, 1], 64),
+    ...conv('inception', 'inc 5×5 48→64 35²', q([64, 35, 35, 48], [1, 17, 17, 48]), [5, 5], 64),
+    ...conv('inception', 'inc 3×3 96→96 35²', q([64, 35, 35, 96], [1, 17, 17, 96]), [3, 3], 96),
+    ...pool('inception', 'inc 3×3/1 35²', q([64, 35, 35, 192], [1, 17, 17, 192]), 3, 1, 'same', ['avg', 'avgGrad']),
+    ...conv('inception', 'inc 3×3/2 288→384 35²', q([64, 35, 35, 288], [1, 17, 17, 288]), [3, 3], 384, {stride: 2, pad: 'valid'}),
+    ...conv('inception', 'inc 1×7 128→128 17²', q([64, 17, 17, 128], [1, 8, 8, 128]), [1, 7], 128),
+    ...conv('inception', 'inc 7×1 128→128 17²', q([64, 17, 17, 128], [1, 8, 8, 128]), [7, 1], 128),
+    ...conv('inception', 'inc 1×1 2048→320 8²', q([64, 8, 8, 2048], [1, 8, 8, 2048]), [1, 1], 320),
+    reduceCase('inception', 'global avg pool 8²', 'Mean', q([64, 8, 8, 2048], [2, 8, 8, 2048]), [1, 2]),
+    ...misc('inception', 'inc 35²×288', q([64, 35, 35, 288], [1, 17, 17, 288])),
+    // Logits 2048 → 1000 and its gradients.
+    matmul('inception', 'inc logits', q(64, 8), 2048, 1000),
+    matmul('inception', 'inc logits dW', 2048, q(64, 8), 1000, {tA: true}),
+    matmul('inception', 'inc logits dx', q(64, 8), 1000, 2048, {tB: true}),
+    softmax('inception', 'inc logits', [q(64, 8), 1000]),
+
+    // Odd sizes (the same at full size and --quick: they are small).
+    ...conv('odd', 'odd 7×13×5 3×3', [3, 7, 13, 5], [3, 3], 3),
+    ...conv('odd', 'odd 5×5/2', [3, 31, 33, 7], [5, 5], 13, {stride: 2}),
+    ...conv('odd', 'odd explicit pads', [2, 15, 17, 3], [3, 3], 5, {pad: [[0, 0], [1, 2], [0, 1], [0, 0]]}),
+    ...depthwise('odd', 'odd 5×5/2 ×2', [3, 31, 33, 7], 5, 2, {stride: 2}),
+    ...pool('odd', 'odd 3×3/2', [3, 7, 13, 5], 3, 2, 'same', ['max', 'avg', 'maxGrad', 'avgGrad']),
+    matmul('odd', 'odd 1000×520×333', ...q<[number, number, number]>([1000, 520, 333], [250, 130, 83])),
+
+    // Stride 2 and dilation 2 on the reference activation (tfjs's Conv2D gradient rejects dilation > 1).
+    ...conv('stride', 'stride 2 3×3', ref, [3, 3], q(128, 64), {stride: 2}),
+    ...conv('dilation', 'dilation 2 3×3', ref, [3, 3], 64, {dil: 2, ops: ['fwd']}),
+    ...depthwise('dilation', 'dilation 2 3×3', ref, 3, 1, {dil: 2, ops: ['fwd']}),
+
     // Batch 1.
-    ...convCases('batch 1', q([1, 56, 56, 64], [1, 28, 28, 32]), 3, 3, q(64, 32), 1, 'same', true),
-    matmulCase('batch 1 (vector)', ...q<[number, number, number]>([1, 2048, 2048], [1, 1024, 1024])),
+    ...conv('batch1', 'batch 1 3×3', q([1, 56, 56, 64], [1, 28, 28, 32]), [3, 3], q(64, 32)),
+    ...conv('batch1', 'batch 1 inc 3×3 96→96', q([1, 35, 35, 96], [1, 17, 17, 96]), [3, 3], 96, {ops: ['fwd']}),
+    ...conv('batch1', 'batch 1 inc 1×1 768→192', q([1, 17, 17, 768], [1, 8, 8, 768]), [1, 1], 192, {ops: ['fwd']}),
+
+    // Depthwise on the reference activation, forward and both backprops.
+    ...depthwise('depthwise', 'ref 3×3', ref, 3, 1),
+
+    // Matmuls: transposes, broadcast batch, small M (matrix × vector), long K (split-K candidates).
+    // quick: batch 4, 128×256×192.
+    ...((b: number, m: number, k: number, n: number) => [
+      matmul('matmul', `batch ${b} Aᵀ`, m, k, n, {batchA: [b], batchB: [b], tA: true}),
+      matmul('matmul', `batch ${b} Bᵀ`, m, k, n, {batchA: [b], batchB: [b], tB: true}),
+      matmul('matmul', `batch ${b} AᵀBᵀ`, m, k, n, {batchA: [b], batchB: [b], tA: true, tB: true}),
+      matmul('matmul', `broadcast A 1→${b}`, m, k, n, {batchA: [1], batchB: [b]}),
+      matmul('matmul', `broadcast B 1→${b} Bᵀ`, m, k, n, {batchA: [b], batchB: [1], tB: true}),
+    ])(...q<[number, number, number, number]>([32, 256, 512, 384], [4, 128, 256, 192])),
+    ...[1, 2, 4, 8].map(m => matmul('matmul', `small M=${m}`, m, q(4096, 1024), q(4096, 1024))),
+    matmul('matmul', 'small M=1 Bᵀ', 1, q(4096, 1024), q(4096, 1024), {tB: true}),
+    matmul('matmul', 'long K 64×65536×64', 64, q(65536, 8192), 64),
+    matmul('matmul', 'long K 128×32768×128', 128, q(32768, 4096), 128),
+    matmul('matmul', 'long K 256×65536×256 Aᵀ', 256, q(65536, 4096), 256, {tA: true}),
+
+    // Memory-bound kernels on the reference activation.
+    ...misc('misc', 'ref', ref),
+    reduceCase('misc', 'last axis', 'Sum', q([1024, 4096], [256, 1024]), [1]),
+    softmax('misc', '1024×1000', q([1024, 1000], [256, 1000])),
   ];
-  const dwX = ref;
-  list.push({
-    name: 'depthwiseConv2d 3×3', shape: `${fmt(dwX)} * 3×3×${dwX[3]}×1 same`,
-    setup: () => [rand(dwX), rand([3, 3, dwX[3], 1])],
-    run: ([a, f]) => tf.depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'),
-  }, {
-    name: 'batchNorm', shape: `${fmt(ref)}, per-channel`,
-    setup: () => [rand(ref), rand([ref[3]]), tf.abs(rand([ref[3]])), rand([ref[3]]), rand([ref[3]])],
-    run: ([x, mean, variance, offset, scale]) => tf.batchNorm(x, mean, variance, offset, scale, 1e-3),
-  });
-  const red: Shape = q([1024, 4096], [256, 1024]);
-  const sm: Shape = q([1024, 1000], [256, 1000]);
-  list.push({
-    name: 'sum (last axis)', shape: fmt(red),
-    setup: () => [rand(red)],
-    run: ([a]) => tf.sum(a, -1),
-  }, {
-    name: 'softmax', shape: fmt(sm),
-    setup: () => [rand(sm)],
-    run: ([a]) => tf.softmax(a),
-  }, {
-    name: 'add (broadcast)', shape: `${fmt(ref)} + ${ref[3]}`,
-    setup: () => [rand(ref), rand([ref[3]])],
-    run: ([a, b]) => tf.add(a, b),
-  });
+  const seen = new Set<string>();
+  for (const c of list) {
+    if (seen.has(c.name)) throw new Error(`duplicate case name ${c.name}`);
+    seen.add(c.name);
+  }
   return list;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a case on the current backend.
+
+let seed = 1;
+function setup(c: CaseSpec): tf.Tensor[] {
+  const tensors = Object.entries(c.inputs).map(([name, shape]) => c.positive?.includes(name)
+    ? tf.randomUniform(shape, 0.5, 1.5, 'float32', seed++)
+    : tf.randomUniform(shape, -1, 1, 'float32', seed++));
+  if (c.kernel === 'MaxPoolGrad') {
+    // `output` must be the max pool of `input`.
+    const names = Object.keys(c.inputs);
+    const input = tensors[names.indexOf('input')];
+    const {filterSize, strides, pad} = c.attrs;
+    tensors[names.indexOf('output')] = tf.engine().runKernel('MaxPool', {x: input}, {filterSize, strides, pad, dimRoundingMode: undefined} as unknown as tf.NamedAttrMap) as tf.Tensor;
+  }
+  return tensors;
+}
+
+function run(c: CaseSpec, inputs: tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+  if (c.kernel === 'Moments') {
+    const {mean, variance} = tf.moments(inputs[0], c.attrs.axis as number[]);
+    return [mean, variance];
+  }
+  const named: Record<string, tf.Tensor> = {};
+  Object.keys(c.inputs).forEach((name, i) => named[name] = inputs[i]);
+  return tf.engine().runKernel(c.kernel, named, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+}
+
+function hasKernel(c: CaseSpec, backend: string): boolean {
+  if (c.kernel === 'Moments') return true;  // a composite of Mean, Sub, Square, …
+  return tf.getKernel(c.kernel, backend) !== undefined;
 }
 
 // Submit everything recorded and wait until the GPU has finished it (see the header).
@@ -210,77 +413,166 @@ async function sync(name: string): Promise<void> {
   }
 }
 
+// Empty the current backend's pool of free buffers (after a sync: the GPU no longer uses them).
+async function trimPool(name: string): Promise<void> {
+  if (name === 'mpsgpu') {
+    const prev = tf.env().getNumber('MPSGPU_POOL_FREE_BYTES');
+    tf.env().set('MPSGPU_POOL_FREE_BYTES', 0);
+    mpsgpu.flush();  // trims at the end of a flush
+    tf.env().set('MPSGPU_POOL_FREE_BYTES', prev);
+  } else if (name === 'webgpu') {
+    // tfjs-backend-webgpu's BufferManager keeps every freed buffer, keyed by exact size, forever.
+    // Keep the keys: its releaseBuffer() does nothing once the map is empty.
+    const bm = (tf.backend() as unknown as {bufferManager: {freeBuffers: Map<string, GPUBuffer[]>; numFreeBuffers: number; numBytesAllocated: number}}).bufferManager;
+    for (const list of bm.freeBuffers.values()) {
+      for (const b of list) {
+        bm.numBytesAllocated -= b.size;
+        b.destroy();
+      }
+      list.length = 0;
+    }
+    bm.numFreeBuffers = 0;
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function timeCase(c: Case, opts: Options): Promise<number> {
+interface Timing {ms: number; reps: number; inner: number}
+
+async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
+  const backend = tf.getBackend();
   const before = tf.memory().numTensors;
-  const inputs = tf.tidy(() => c.setup());
+  const inputs = tf.tidy(() => setup(c));
   const times: number[] = [];
+  let reps = opts.reps, inner = opts.inner;
   try {
-    for (let i = 0; i < 2; i++) tf.tidy(() => c.run(inputs)).dispose();   // warm-up: compile
-    await sync(tf.getBackend());
-    for (let r = 0; r < opts.reps; r++) {
+    // Warm-up: compile. The result stays alive until after the sync: mpsgpu skips work whose
+    // results die unread, so a disposed warm-up result would compile nothing.
+    const cold = tf.tidy(() => run(c, inputs));
+    await sync(backend);
+    tf.dispose(cold);
+    // One timed execution sizes the run: K grows until a rep lasts ~20 ms (at most 50), so the
+    // sync's own latency (event polling in Node) is amortized; then the budget trims K and reps.
+    let once = Infinity;
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      const warm = tf.tidy(() => run(c, inputs));
+      await sync(backend);
+      once = Math.min(once, performance.now() - t0);
+      tf.dispose(warm);
+    }
+    // Results of a rep stay alive until its sync: at most ~4 GB of them.
+    const outBytes = 4 * c.outputs.reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+    const maxByMemory = Math.max(1, Math.floor(4e9 / Math.max(outBytes, 1)));
+    if (!opts.innerFixed) inner = Math.max(inner, Math.min(50, maxByMemory, Math.ceil(20 / Math.max(once, 1e-3))));
+    const budgetMs = opts.budget * 1000;
+    while (inner > 1 && reps * inner * once > budgetMs) inner--;
+    while (reps > 3 && reps * inner * once > budgetMs) reps--;
+    for (let r = 0; r < reps; r++) {
       const start = performance.now();
-      const results: tf.Tensor[] = [];
-      for (let k = 0; k < opts.inner; k++) results.push(tf.tidy(() => c.run(inputs)));
-      await sync(tf.getBackend());
-      times.push((performance.now() - start) / opts.inner);
+      const results: tf.TensorContainer[] = [];
+      for (let k = 0; k < inner; k++) results.push(tf.tidy(() => run(c, inputs)));
+      await sync(backend);
+      times.push((performance.now() - start) / inner);
       tf.dispose(results);
     }
   } finally {
     tf.dispose(inputs);
+    await sync(backend);
+    await trimPool(backend);
   }
   const after = tf.memory().numTensors;
   if (after !== before) throw new Error(`numTensors grew from ${before} to ${after}`);
-  return median(times);
+  return {ms: median(times), reps, inner};
 }
+
+// TFLOP/s, or GB/s for memory-bound kernels (SI prefixes below those, 3 significant digits).
+function rate(c: {flops?: number; bytes?: number}, ms: number): string {
+  const per = c.flops ?? c.bytes;
+  if (!per) return '';
+  let v = per / (ms / 1e3);
+  const units = c.flops ? ['FLOP/s', 'kFLOP/s', 'MFLOP/s', 'GFLOP/s', 'TFLOP/s'] : ['B/s', 'kB/s', 'MB/s', 'GB/s', 'TB/s'];
+  // TFLOP/s and GB/s are the units the acceptance figures use; smaller values step down.
+  let u = c.flops ? 4 : 3;
+  v /= 1000 ** u;
+  while (u > 0 && v < 1) { v *= 1000; u--; }
+  return `${v.toPrecision(3)} ${units[u]}`;
+}
+
+type Result = number | 'missing' | `failed: ${string}`;
+interface CaseResult extends CaseSpec {results: Record<string, Result>; runs: Record<string, {reps: number; inner: number}>}
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  const re = new RegExp(opts.filter, 'i');
+  const list = buildCases(opts.quick).filter(c => re.test(`${c.group} ${c.kernel} ${c.name}`));
+  if (opts.list) {
+    fs.writeFileSync(opts.list, JSON.stringify({
+      quick: opts.quick, filter: opts.filter, reps: opts.reps, inner: opts.inner, budget: opts.budget,
+      layout: 'NHWC activations; conv filters HWIO ([kh, kw, cin, cout]), depthwise [kh, kw, C, mult]; pads are the explicit pads tfjs computes',
+      cases: list,
+    }, null, 1));
+    console.log(`${list.length} cases written to ${opts.list}`);
+    process.exit(0);
+  }
   await tf.setBackend('mpsgpu');
   const info = mpsgpu.device().adapterInfo;
   const adapter = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
-  const list = cases(opts.quick).filter(c => c.name.includes(opts.filter));
-  console.log(`adapter: ${adapter}; ${opts.quick ? 'quick shapes; ' : ''}median of ${opts.reps} reps × ${opts.inner} executions; ${list.length} kernels`);
-  const results: Record<string, Record<string, number | string>> = {};
+  console.log(`adapter: ${adapter}; ${opts.quick ? 'quick shapes; ' : ''}median of ≤ ${opts.reps} reps × ≤ ${opts.inner} executions, ≤ ${opts.budget} s per kernel and backend; ${list.length} kernels`);
+  const results: CaseResult[] = [];
+  const started = new Date().toISOString();
+  const writeJson = () => {
+    if (!opts.json) return;
+    fs.writeFileSync(opts.json, JSON.stringify({
+      adapter, date: started, ...opts,
+      method: 'median over reps of (K back-to-back executions + sync) / K, ms; K and reps shrink to fit the budget (see runs)',
+      cases: results,
+    }, null, 1));
+  };
   // Kernel by kernel, each on every backend in turn, so that a change in the machine's load
   // affects the backends alike.
   for (const c of list) {
-    const key = `${c.name} | ${c.shape}`;
-    results[key] = {};
+    const r: CaseResult = {...c, results: {}, runs: {}};
+    results.push(r);
     for (const name of opts.backends) {
       if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not initialize`);
-      try {
-        results[key][name] = await timeCase(c, opts);
-      } catch (e) {
-        results[key][name] = `failed: ${(e as Error).message.split('\n')[0]}`;
+      if (!hasKernel(c, name)) {
+        r.results[name] = 'missing';
+      } else {
+        try {
+          const t = await timeCase(c, opts);
+          r.results[name] = t.ms;
+          r.runs[name] = {reps: t.reps, inner: t.inner};
+        } catch (e) {
+          r.results[name] = `failed: ${(e as Error).message.split('\n')[0]}`;
+        }
       }
-      const v = results[key][name];
-      console.error(`  ${name} ${key}: ${typeof v === 'number' ? v.toFixed(3) + ' ms' : v}`);
+      const v = r.results[name];
+      console.error(`  ${name} ${c.name} | ${c.shape}: ${typeof v === 'number' ? v.toFixed(3) + ' ms' : v}`);
     }
+    writeJson();
   }
-  const cell = (v: number | string | undefined) => typeof v === 'number' ? v.toFixed(3) : v === undefined ? '–' : 'failed';
+  const cell = (v: Result | undefined) => typeof v === 'number' ? v.toFixed(3) : v === 'missing' ? '—' : v === undefined ? '' : 'failed';
   const header = ['kernel', 'shape', ...opts.backends.map(b => `${b} ms`)];
   const ratioCol = opts.backends.includes('mpsgpu') && opts.backends.includes('webgpu');
   if (ratioCol) header.push('webgpu ÷ mpsgpu');
-  const rows = Object.entries(results).map(([key, r]) => {
-    const [kernel, shape] = key.split(' | ');
-    const row = [kernel, shape, ...opts.backends.map(b => cell(r[b]))];
-    if (ratioCol) row.push(typeof r.mpsgpu === 'number' && typeof r.webgpu === 'number' ? (r.webgpu / r.mpsgpu).toFixed(2) : '–');
-    return row;
-  });
+  header.push(`${opts.backends[0]} rate`);
   console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-  for (const [key, r] of Object.entries(results)) {
-    for (const [b, v] of Object.entries(r)) if (typeof v === 'string') console.log(`${b} ${key}: ${v}`);
+  for (const r of results) {
+    const row = [r.name, r.shape, ...opts.backends.map(b => cell(r.results[b]))];
+    const m = r.results.mpsgpu, w = r.results.webgpu, first = r.results[opts.backends[0]];
+    if (ratioCol) row.push(typeof m === 'number' && typeof w === 'number' ? (w / m).toFixed(2) : '');
+    row.push(typeof first === 'number' ? rate(r, first) : '');
+    console.log(`| ${row.join(' | ')} |`);
   }
-  if (opts.json) {
-    fs.writeFileSync(opts.json, JSON.stringify({adapter, date: new Date().toISOString(), ...opts, method: 'median over reps of (K back-to-back executions + sync) / K, ms', results}, null, 2));
+  for (const r of results) {
+    for (const [b, v] of Object.entries(r.results)) if (typeof v === 'string' && v !== 'missing') console.log(`${b} ${r.name}: ${v}`);
   }
+  writeJson();
   process.exit(0);
 }
 

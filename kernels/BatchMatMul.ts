@@ -1,20 +1,13 @@
-// BatchMatMul and _FusedMatMul: a tiled GEMM with workgroup memory and a register block per
-// invocation, batch dimensions broadcast numpy-style, and the fused epilogue (bias, activation)
-// applied before the store.
-//
-// A tile of tileM × tileN outputs per workgroup; per step of TK along K the workgroup stages a
-// tileM × TK block of A and a TK × tileN block of B in workgroup memory (as vec4s), and each
-// invocation accumulates its TM × TN block (rows ty·TM + r, columns tx·TN + c) in vec4 registers.
-// The finished tile goes back through workgroup memory, so the epilogue appears once in the shader
-// and neighbouring invocations store neighbouring addresses. Transposes, strides and sizes are
-// uniforms (one pipeline per tile shape, dtype and epilogue); edges are guarded, so any M, N, K
-// (K = 0 included) works.
+// BatchMatMul and _FusedMatMul on the GEMM engine (src/codegen/gemm.ts): batch dimensions
+// broadcast numpy-style (merged into as few as possible), transposes as load directions, vector
+// loads where rows are multiples of 4, and the fused epilogue (bias, activation) applied before the
+// store. Edges are guarded, so any M, N, K (K = 0 included) works.
 import {_FusedMatMul, _FusedMatMulAttrs, backend_util, BatchMatMul, BatchMatMulAttrs, DataType, KernelConfig, TensorInfo, upcastType, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
-import {emitExpr, Expr, exprKey} from '../src/codegen/elementwise.js';
-import {Program} from '../src/codegen/program.js';
-import {arrayUniforms, dispatch1D, ShaderSpec, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
+import {Expr} from '../src/codegen/elementwise.js';
+import {denseOperand, GemmSpec, runGemm} from '../src/codegen/gemm.js';
+import {arrayUniforms, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
 import {input, inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
 import {binaryExpr} from './binary.js';
 import {unaryExpr} from './unary.js';
@@ -31,26 +24,6 @@ export interface MatMulEpilogue {
   activation?: Activation;
   preluActivationWeights?: TensorInfo|null;
   leakyreluAlpha?: number;
-}
-
-interface Tile {
-  wx: number;
-  wy: number;
-  tm: number;
-  tn: number;
-  tk: number;
-}
-
-/**
- * Tile shape for an M × N output. Few shapes, as each is a pipeline to compile (seconds on lavapipe):
- * 64 × 64 tiles of 8 × 8 invocations owning 8 × 8 outputs each (twice the throughput of 16 × 16
- * invocations owning 4 × 4 on lavapipe: fewer workgroup-memory reads per multiply-add), and strips
- * for M ≤ 4 (matrix × vector) and N ≤ 4.
- */
-function tileFor(m: number, n: number): Tile {
-  if (m <= 4) return {wx: 32, wy: 1, tm: 4, tn: 4, tk: 16};
-  if (n <= 4) return {wx: 1, wy: 32, tm: 4, tn: 4, tk: 16};
-  return {wx: 8, wy: 8, tm: 8, tn: 8, tk: 16};
 }
 
 /** A batch dimension of the output and the strides (elements; 0: broadcast) of each operand along it. */
@@ -85,176 +58,17 @@ function broadcastStridesOf(inShape: number[], outShape: number[]): number[] {
   });
 }
 
-interface GemmSpec {
-  m: number;
-  n: number;
-  k: number;
-  batch: number;
-  transposeA: boolean;
-  transposeB: boolean;
-  aType: WgslScalar;
-  bType: WgslScalar;
-  accType: WgslScalar;
-  /** The epilogue over input(0) = the accumulator, input(1) = bias, input(2) = prelu weights. */
-  epilogue: Expr;
-  extraInputs: Array<{name: string; type: WgslScalar}>;
-  uniforms: Uniform[];
-  /** Merged batch dimensions: strides for a, b, then each extra input. */
-  batchDims: BatchDim[];
-}
-
-function convert(v: string, from: WgslScalar, to: WgslScalar): string {
-  return from === to ? v : `${to}(${v})`;
-}
-
-function gemmProgram(name: string, s: GemmSpec): Program {
-  const t = tileFor(s.m, s.n);
-  const tileM = t.wy * t.tm, tileN = t.wx * t.tn;
-  const threads = t.wx * t.wy;
-  const tilesM = Math.ceil(s.m / tileM), tilesN = Math.ceil(s.n / tileN);
-  const groups = tilesM * tilesN * s.batch;
-  const nb = s.batchDims.length;
-  const operands = ['a', 'b', ...s.extraInputs.map(e => e.name)];
-  const uniforms: Uniform[] = [
-    {name: 'M', type: 'u32', value: s.m}, {name: 'N', type: 'u32', value: s.n}, {name: 'K', type: 'u32', value: s.k},
-    {name: 'tilesM', type: 'u32', value: tilesM}, {name: 'tilesN', type: 'u32', value: tilesN},
-    {name: 'groups', type: 'u32', value: groups},
-    {name: 'aStrideM', type: 'u32', value: s.transposeA ? 1 : s.k},
-    {name: 'aStrideK', type: 'u32', value: s.transposeA ? s.m : 1},
-    {name: 'bStrideK', type: 'u32', value: s.transposeB ? 1 : s.n},
-    {name: 'bStrideN', type: 'u32', value: s.transposeB ? s.k : 1},
-    {name: 'transposeA', type: 'u32', value: s.transposeA ? 1 : 0},
-    {name: 'transposeB', type: 'u32', value: s.transposeB ? 1 : 0},
-    {name: 'itersA', type: 'u32', value: Math.ceil(tileM * t.tk / 4 / threads)},
-    {name: 'itersB', type: 'u32', value: Math.ceil(tileN * t.tk / 4 / threads)},
-    {name: 'tk', type: 'u32', value: t.tk},
-    {name: 'itersOut', type: 'u32', value: Math.ceil(tileM * tileN / threads)},
-    ...arrayUniforms('batchDiv', stridesOf(s.batchDims.map(d => d.size)).slice(0, Math.max(nb - 1, 0))),
-    ...operands.flatMap((o, i) => arrayUniforms(`${o}Batch`, s.batchDims.map(d => d.strides[i]))),
-    ...s.uniforms,
-  ];
-  const acc = s.accType;
-  const zero = acc === 'f32' ? '0.0' : '0';
-  const key = `gemm|${t.wx},${t.wy},${t.tm},${t.tn},${t.tk}|` +
-    `${s.aType},${s.bType},${acc}|${nb}|${s.extraInputs.map(e => e.name + e.type).join(',')}|` +
-    `${s.uniforms.map(u => u.name + u.type).join(',')}|${exprKey(s.epilogue)}`;
-
-  const shader = (): ShaderSpec => {
-    const helpers = new Map<string, string>();
-    const stmts: string[] = [];
-    const load = (i: number) => {
-      if (i === 0) return 'v';
-      const e = s.extraInputs[i - 1];
-      return `${e.name}[${e.name}Off + m * u.${e.name}StrideM + n * u.${e.name}StrideN]`;
-    };
-    const result = emitExpr(s.epilogue, load, helpers, stmts);
-    const outType = s.epilogue.type;
-    const extraParams = s.extraInputs.map(e => `, ${e.name}Off: u32`).join('');
-    const lines: string[] = [];
-    // Batch offsets of every operand.
-    lines.push('var brem = batch;');
-    for (const o of operands) lines.push(`var ${o}Off = 0u;`);
-    for (let d = 0; d < nb; ++d) {
-      if (d === nb - 1) {
-        lines.push('{ let c = brem;');
-      } else {
-        lines.push(`{ let c = brem / u.batchDiv${d}; brem = brem - c * u.batchDiv${d};`);
-      }
-      for (const o of operands) lines.push(`  ${o}Off = ${o}Off + c * u.${o}Batch${d};`);
-      lines.push('}');
-    }
-    const v4 = `vec4<${acc}>`;
-    // Tile loads, a vec4 of workgroup memory at a time (4 consecutive rows of A, 4 consecutive
-    // columns of B). Slots are numbered so that neighbouring invocations read neighbouring
-    // addresses: along k where the operand is contiguous in k, else along m (n). Transposes are
-    // uniforms (one pipeline serves all four), divisors are constants (shifts), and loop bounds
-    // are uniforms so that the compiler does not unroll: lavapipe's compile time grows fast with
-    // code size.
-    const tileLoad = (which: 'A'|'B') => {
-      const isA = which === 'A';
-      const rows4 = (isA ? tileM : tileN) / 4;  // vec4 slots along m (n) per k
-      const [kContig, outer, bound, read] = isA
-        ? ['u.transposeA == 0u', 'm0', 'u.M', (r: string, k: string) => `a[aOff + ${r} * u.aStrideM + ${k} * u.aStrideK]`]
-        : ['u.transposeB == 1u', 'n0', 'u.N', (r: string, k: string) => `b[bOff + ${k} * u.bStrideK + ${r} * u.bStrideN]`];
-      const type = isA ? s.aType : s.bType;
-      const comps = [0, 1, 2, 3].map(c => `select(${zero}, ${convert(read(`(r0 + ${c}u)`, 'gk'), type, acc)}, r0 + ${c}u < ${bound} && gk < u.K)`);
-      return `for (var it = 0u; it < u.iters${which}; it = it + 1u) {
-      let slot = lindex + it * ${threads}u;
-      if (slot < ${rows4 * t.tk}u) {
-        let kk = select(slot / ${rows4}u, slot % ${t.tk}u, ${kContig});
-        let r4 = select(slot % ${rows4}u, slot / ${t.tk}u, ${kContig});
-        let r0 = ${outer} + r4 * 4u;
-        let gk = k0 + kk;
-        sh[${isA ? 0 : tileM * t.tk / 4}u + kk * ${rows4}u + r4] = ${v4}(${comps.join(', ')});
-      }
-    }`;
-    };
-    // Invocation (tx, ty) owns rows ty·TM + r and columns tx·TN + c of the tile.
-    const accDecl: string[] = [], inner: string[] = [], store: string[] = [];
-    const extraArgs = s.extraInputs.map(e => `, ${e.name}Off`).join('');
-    for (let p = 0; p < t.tm / 4; ++p) inner.push(`let a${p} = sh[kk * ${tileM / 4}u + ty * ${t.tm / 4}u + ${p}u];`);
-    for (let q = 0; q < t.tn / 4; ++q) inner.push(`let b${q} = sh[${tileM * t.tk / 4}u + kk * ${tileN / 4}u + tx * ${t.tn / 4}u + ${q}u];`);
-    for (let r = 0; r < t.tm; ++r) {
-      for (let q = 0; q < t.tn / 4; ++q) {
-        const c = `c${r}_${q}`;
-        accDecl.push(`var ${c} = ${v4}();`);
-        const a = `${v4}(a${r >> 2}[${r & 3}])`;
-        inner.push(acc === 'f32' ? `${c} = fma(${a}, b${q}, ${c});` : `${c} = ${c} + ${a} * b${q};`);
-        store.push(`sh[(ty * ${t.tm}u + ${r}u) * ${tileN / 4}u + tx * ${t.tn / 4}u + ${q}u] = ${c};`);
-      }
-    }
-    return {
-      inputs: [{name: 'a', type: s.aType}, {name: 'b', type: s.bType}, ...s.extraInputs],
-      outputs: [{name: 'out', type: outType}],
-      workgroupSize: [t.wx, t.wy, 1],
-      declarations: [
-        ...helpers.values(),
-        `var<workgroup> sh: array<${v4}, ${Math.max((tileM + tileN) * t.tk, tileM * tileN) / 4}>;`,
-        `fn epilogue(v: ${acc}, m: u32, n: u32${extraParams}) -> ${outType} {
-  ${stmts.join('\n  ')}
-  return ${result};
-}`,
-      ].join('\n'),
-      body: `
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= u.groups) { return; }
-  let tnIdx = g % u.tilesN;
-  let rest = g / u.tilesN;
-  let tmIdx = rest % u.tilesM;
-  let batch = rest / u.tilesM;
-  ${lines.join('\n  ')}
-  let outOff = batch * u.M * u.N;
-  let tx = lid.x;
-  let ty = lid.y;
-  let m0 = tmIdx * ${tileM}u;
-  let n0 = tnIdx * ${tileN}u;
-  ${accDecl.join('\n  ')}
-  let numTiles = (u.K + ${t.tk - 1}u) / ${t.tk}u;
-  for (var tile = 0u; tile < numTiles; tile = tile + 1u) {
-    let k0 = tile * ${t.tk}u;
-    ${tileLoad('A')}
-    ${tileLoad('B')}
-    workgroupBarrier();
-    for (var kk = 0u; kk < u.tk; kk = kk + 1u) {
-      ${inner.join('\n      ')}
-    }
-    workgroupBarrier();
+/** The batch prologue: each operand's element offset for output batch `batch`. */
+function batchPrologue(operands: string[], nb: number): string {
+  const lines: string[] = ['var brem = batch;'];
+  for (const o of operands) lines.push(`var ${o}Off = 0u;`);
+  for (let d = 0; d < nb; ++d) {
+    lines.push(d === nb - 1 ? '{ let c = brem;' : `{ let c = brem / u.batchDiv${d}; brem = brem - c * u.batchDiv${d};`);
+    for (const o of operands) lines.push(`  ${o}Off = ${o}Off + c * u.${o}Batch${d};`);
+    lines.push('}');
   }
-  // The output tile goes through workgroup memory: one copy of the epilogue in the shader, and
-  // neighbouring invocations store neighbouring addresses.
-  ${store.join('\n  ')}
-  workgroupBarrier();
-  for (var it = 0u; it < u.itersOut; it = it + 1u) {
-    let idx = lindex + it * ${threads}u;
-    let m = m0 + idx / ${tileN}u;
-    let n = n0 + idx % ${tileN}u;
-    if (idx < ${tileM * tileN}u && m < u.M && n < u.N) {
-      out[outOff + m * u.N + n] = epilogue(sh[idx / 4u][idx % 4u], m, n${extraArgs});
-    }
-  }`,
-    };
-  };
-  return {name, key, shader, uniforms, dispatch: dispatch1D(groups, 1)};
+  lines.push('let outOff = batch * u.M * u.N;');
+  return lines.join('\n  ');
 }
 
 /** The activation applied to `x` (type of the accumulator), or x for 'linear'. */
@@ -353,17 +167,39 @@ export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo
   // bool × bool: tfjs-backend-cpu keeps the dtype (and the sums, as its Uint8Array reads them).
   if (computeDtype === 'bool' && !bias && activation === 'linear') outDtype = 'bool';
   const batch = util.sizeFromShape(outBatch);
-  const spec: GemmSpec = {
-    m, n, k, batch, transposeA, transposeB, aType: wgslType(a.dtype), bType: wgslType(b.dtype), accType: acc,
-    epilogue: expr, extraInputs, uniforms,
-    batchDims: mergeBatchDims(outBatch.map((size, d) => ({size, strides: batchStrides[d]}))),
-  };
   if (util.sizeFromShape(mmShape) === 0) return backend.makeTensorInfo(mmShape, outDtype);
-  return backend.runProgram(gemmProgram(kernel, spec), [a, b, ...extraTensors], mmShape, outDtype);
+  const batchDims = mergeBatchDims(outBatch.map((size, d) => ({size, strides: batchStrides[d]})));
+  const nb = batchDims.length;
+  const operands = ['a', 'b', ...extraInputs.map(e => e.name)];
+  uniforms.push(
+    ...arrayUniforms('batchDiv', stridesOf(batchDims.map(d => d.size)).slice(0, Math.max(nb - 1, 0))),
+    ...operands.flatMap((o, i) => arrayUniforms(`${o}Batch`, batchDims.map(d => d.strides[i]))));
+  const aType = wgslType(a.dtype), bType = wgslType(b.dtype);
+  // Vector loads where the contiguous extent (and so every row and batch offset) is a multiple of 4.
+  const spec: GemmSpec = {
+    name: kernel, m, n, k, batch, acc,
+    a: denseOperand({name: 'a', type: aType, acc, contiguous: transposeA ? 'outer' : 'k', vec4: (transposeA ? m : k) % 4 === 0,
+                     offset: 'aOff', ld: transposeA ? 'u.M' : 'u.K', rows: 'u.M'}),
+    b: denseOperand({name: 'b', type: bType, acc, contiguous: transposeB ? 'k' : 'outer', vec4: (transposeB ? k : n) % 4 === 0,
+                     offset: 'bOff', ld: transposeB ? 'u.K' : 'u.N', rows: 'u.N'}),
+    out: {
+      type: wgslType(outDtype), vec4: n % 4 === 0, index: (mm, nn) => `outOff + ${mm} * u.N + ${nn}`,
+      epilogue: expr, extraInputs,
+      loadExtra: (i, mm, nn) => {
+        const e = extraInputs[i - 1].name;
+        return `${e}[${e}Off + ${mm} * u.${e}StrideM + ${nn} * u.${e}StrideN]`;
+      },
+      params: extraInputs.map(e => `${e.name}Off`),
+      key: 'mm',
+    },
+    prologue: batchPrologue(operands, nb), prologueKey: `mm${nb}|${operands.join(',')}`,
+    uniforms,
+  };
+  return runGemm(backend, spec, [a, b], extraTensors, mmShape, outDtype as 'float32'|'int32'|'bool');
 }
 
 /** The epilogue as elementwise nodes (bias or prelu weights that broadcast beyond the product). */
-function applyEpilogueElementwise(backend: MpsgpuBackend, kernel: string, x: TensorInfo, bias: TensorInfo|null,
+export function applyEpilogueElementwise(backend: MpsgpuBackend, kernel: string, x: TensorInfo, bias: TensorInfo|null,
                                   activation: Activation, prelu: TensorInfo|null, leakyreluAlpha?: number): TensorInfo {
   const t: WgslScalar = x.dtype === 'float32' ? 'f32' : 'i32';
   const inputs = [x];

@@ -4,7 +4,8 @@ import {backend_util, Conv2D, Conv2DAttrs, FusedConv2D, FusedConv2DAttrs, Kernel
 import {MpsgpuBackend} from '../src/backend.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
-import {assertFloat, assertOutShape, assertPositive, assertRank4, checkActivation, Conv2DInfo, convForwardProgram, Epilogue, forwardInputs, Shape4} from './conv_common.js';
+import {assertFloat, assertOutShape, assertPositive, assertRank4, checkActivation, Conv2DInfo, Epilogue, Shape4} from './conv_common.js';
+import {conv2d} from './conv_gemm.js';
 
 export function conv2dInfo(kernel: string, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): Conv2DInfo {
   const {strides, pad, dilations, dimRoundingMode} = attrs;
@@ -69,7 +70,7 @@ export const conv2DConfig: KernelConfig = {
     const b = mpsgpuBackend(backend);
     const {x, filter} = inputs as {x: TensorInfo, filter: TensorInfo};
     const info = conv2dInfo(Conv2D, x, filter, attrs as unknown as Conv2DAttrs);
-    return b.runProgram(convForwardProgram(Conv2D, info, false), [x, filter], info.outShape, 'float32');
+    return conv2d(b, Conv2D, info, x, filter);
   },
 };
 
@@ -83,8 +84,7 @@ export const fusedConv2DConfig: KernelConfig = {
     const a = attrs as unknown as FusedConv2DAttrs;
     const info = conv2dInfo(FusedConv2D, x, filter, a);
     const {epilogue, views} = prepareEpilogue(b, FusedConv2D, info, a.activation, bias, preluActivationWeights, a.leakyreluAlpha);
-    const out = b.runProgram(convForwardProgram(FusedConv2D, info, false, epilogue), forwardInputs(x, filter, epilogue),
-                             info.outShape, 'float32');
+    const out = conv2d(b, FusedConv2D, info, x, filter, epilogue);
     views.forEach(v => b.disposeIntermediateTensorInfo(v));
     return out;
   },

@@ -3,7 +3,8 @@ import {backend_util, Conv2DBackpropFilter, Conv2DBackpropFilterAttrs, KernelCon
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, convBackpropFilterProgram, Shape4} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, Shape4} from './conv_common.js';
+import {conv2dBackpropFilter} from './conv_gemm.js';
 
 export const conv2DBackpropFilterConfig: KernelConfig = {
   kernelName: Conv2DBackpropFilter,
@@ -28,6 +29,6 @@ export const conv2DBackpropFilterConfig: KernelConfig = {
     }
     assertOutShape(k, info, 'dy');
     assertDyCovers(k, dy, info, filterShape[3]);
-    return b.runProgram(convBackpropFilterProgram(k, info, false, x, dy), [x, dy], info.filterShape, 'float32');
+    return conv2dBackpropFilter(b, k, info, x, dy);
   },
 };

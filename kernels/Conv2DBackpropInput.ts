@@ -3,7 +3,8 @@ import {backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs, KernelConfi
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, convBackpropInputProgram, Shape4} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, Shape4} from './conv_common.js';
+import {conv2dBackpropInput} from './conv_gemm.js';
 
 export const conv2DBackpropInputConfig: KernelConfig = {
   kernelName: Conv2DBackpropInput,
@@ -28,6 +29,6 @@ export const conv2DBackpropInputConfig: KernelConfig = {
     }
     assertOutShape(k, info, 'dy');
     assertDyCovers(k, dy, info, filter.shape[3]);
-    return b.runProgram(convBackpropInputProgram(k, info, false, dy), [dy, filter], info.inShape, 'float32');
+    return conv2dBackpropInput(b, k, info, dy, filter);
   },
 };

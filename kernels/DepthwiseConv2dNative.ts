@@ -2,13 +2,15 @@
 // bias/activation, and the gradients with respect to the input and the filter.
 import {backend_util, DepthwiseConv2dNative, DepthwiseConv2dNativeAttrs, DepthwiseConv2dNativeBackpropFilter,
         DepthwiseConv2dNativeBackpropFilterAttrs, DepthwiseConv2dNativeBackpropInput, DepthwiseConv2dNativeBackpropInputAttrs,
-        FusedDepthwiseConv2D, FusedDepthwiseConv2DAttrs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+        FusedDepthwiseConv2D, FusedDepthwiseConv2DAttrs, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
 import {prepareEpilogue} from './Conv2D.js';
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, Conv2DInfo,
-        convBackpropFilterProgram, convBackpropInputProgram, convForwardProgram, forwardInputs, Shape4} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, Conv2DInfo, forwardInputs,
+        Shape4} from './conv_common.js';
+import {depthwiseBackpropInputProgram, depthwiseFilterPartialProgram, depthwiseForwardProgram, filterGradChunks, sumChunksProgram,
+        vectorWidth} from './depthwise_programs.js';
 
 type Geometry = Pick<DepthwiseConv2dNativeAttrs, 'strides'|'pad'|'dilations'|'dimRoundingMode'>;
 
@@ -39,10 +41,10 @@ function forward(kernel: string, inputs: Record<string, TensorInfo|undefined>, a
   assertFloat(kernel, 'filter', filter);
   const info = depthwiseInfo(kernel, x.shape as Shape4, filter.shape as Shape4, attrs);
   assertOutShape(kernel, info);
-  if (!fused) return b.runProgram(convForwardProgram(kernel, info, true), [x, filter], info.outShape, 'float32');
+  if (!fused) return b.runProgram(depthwiseForwardProgram(kernel, info), [x, filter], info.outShape, 'float32');
   const {epilogue, views} = prepareEpilogue(b, kernel, info, fused.activation, inputs.bias, inputs.preluActivationWeights,
                                             fused.leakyreluAlpha);
-  const out = b.runProgram(convForwardProgram(kernel, info, true, epilogue), forwardInputs(x, filter, epilogue), info.outShape, 'float32');
+  const out = b.runProgram(depthwiseForwardProgram(kernel, info, epilogue), forwardInputs(x, filter, epilogue), info.outShape, 'float32');
   views.forEach(v => b.disposeIntermediateTensorInfo(v));
   return out;
 }
@@ -79,7 +81,7 @@ export const depthwiseConv2dNativeBackpropInputConfig: KernelConfig = {
     const info = depthwiseInfo(k, a.inputShape, filter.shape as Shape4, a);
     assertOutShape(k, info, 'dy');
     assertDyCovers(k, dy, info, info.outChannels);
-    return b.runProgram(convBackpropInputProgram(k, info, true, dy), [dy, filter], info.inShape, 'float32');
+    return b.runProgram(depthwiseBackpropInputProgram(k, info, dy.shape), [dy, filter], info.inShape, 'float32');
   },
 };
 
@@ -99,6 +101,14 @@ export const depthwiseConv2dNativeBackpropFilterConfig: KernelConfig = {
     const info = depthwiseInfo(k, x.shape as Shape4, a.filterShape, a);
     assertOutShape(k, info, 'dy');
     assertDyCovers(k, dy, info, info.outChannels);
-    return b.runProgram(convBackpropFilterProgram(k, info, true, x, dy), [x, dy], info.filterShape, 'float32');
+    // Split reduction: partial sums over chunks of dy's rows, then one pass adding the chunks.
+    const {chunks, rowsPerChunk} = filterGradChunks(info);
+    const first = depthwiseFilterPartialProgram(k, info, dy.shape, chunks, rowsPerChunk);
+    if (chunks === 1) return b.runProgram(first, [x, dy], info.filterShape, 'float32');
+    const partial = b.runProgram(first, [x, dy], [chunks, ...info.filterShape], 'float32');
+    const out = b.runProgram(sumChunksProgram(k, util.sizeFromShape(info.filterShape), chunks, vectorWidth(info)), [partial],
+                             info.filterShape, 'float32');
+    b.disposeIntermediateTensorInfo(partial);
+    return out;
   },
 };

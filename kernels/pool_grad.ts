@@ -1,13 +1,17 @@
 // MaxPoolGrad and AvgPoolGrad (NHWC). MaxPoolGrad routes dy to the first maximum of each window, as
 // tfjs-backend-cpu does: one pass records each window's max position (an int32 tensor of dy's
-// shape), a second gathers, for every dx element, the dy of the windows whose max it is.
+// shape), a second gathers, for every dx element, the dy of the windows whose max it is. (A single
+// gather pass finding each covering window's maximum again reads about ⌈f/s⌉²·f² inputs per dx
+// element instead of f²/s² + 2⌈f/s⌉²; measured slower, see poolGradProgram.) Both passes take 4
+// channels per invocation where C % 4 == 0 (kernels/pool_programs.ts).
 // AvgPoolGrad divides by the whole filter size (padding included), as tfjs-backend-cpu does.
 import {AvgPoolGrad, AvgPoolGradAttrs, backend_util, KernelConfig, MaxPoolGrad, MaxPoolGradAttrs, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertRank4, Conv2DInfo, poolGradProgram, poolProgram} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertRank4, Conv2DInfo} from './conv_common.js';
 import {poolInfo} from './pool.js';
+import {poolForwardProgram, poolGradProgram} from './pool_programs.js';
 
 export const maxPoolGradConfig: KernelConfig = {
   kernelName: MaxPoolGrad,
@@ -20,7 +24,7 @@ export const maxPoolGradConfig: KernelConfig = {
     assertRank4(k, 'dy', dy);
     assertFloat(k, 'dy', dy);
     assertDyCovers(k, dy, info, info.inChannels);
-    const positions = b.runProgram(poolProgram(k, info, 'positions', input.dtype === 'int32'), [input], info.outShape, 'int32');
+    const positions = b.runProgram(poolForwardProgram(k, info, 'positions', input.dtype === 'int32'), [input], info.outShape, 'int32');
     const dx = b.runProgram(poolGradProgram(k, info, 'max', dy), [dy, positions], info.inShape, 'float32');
     b.disposeIntermediateTensorInfo(positions);
     return dx;

@@ -290,6 +290,209 @@ export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometr
   };
 }
 
+// ---- column reductions --------------------------------------------------------------------------
+
+/**
+ * A reduction laid out for coalesced reads: outputs are (outer, col) with `col` the innermost kept
+ * dimensions (contiguous in memory: channels, for a reduction over N·H·W), read `vec` (1 or 4)
+ * elements at a time. A workgroup is wx × wy invocations: x lanes over neighbouring columns (a warp
+ * reads whole 32-byte sectors), y lanes over the reduced rows; workgroups span column blocks ×
+ * outer × chunks of the rows. Each invocation loops over its rows, the y lanes then combine in
+ * workgroup memory; with several chunks the results are partials [chunks, outSize], reduced by the
+ * same layout again. Where the innermost dimension is reduced (a row reduction), cols is 1 and the
+ * y lanes read neighbouring elements of the row.
+ */
+export interface ColumnLayout {
+  vec: 1|4;
+  wx: number;
+  wy: number;
+  /** Product of the kept dimensions outside the columns. */
+  outer: number;
+  /** Column lanes per outer index: the innermost kept size / vec (1 for a row reduction). */
+  cols: number;
+  /** Workgroups across the columns: ⌈cols / wx⌉. */
+  nbx: number;
+  reduceSize: number;
+  /** Outer kept and reduced dimensions, strides in units of `vec` elements. */
+  geometry: ReduceGeometry;
+}
+
+const COLUMN_WORKGROUP = 64;
+/** Invocations a reduction should keep busy (a large GPU: ~132 units × several warps in flight). */
+const COLUMN_TARGET_INVOCATIONS = 65536;
+/** Rows each invocation reads at least before more chunks are worth a partial each. */
+const COLUMN_MIN_ROWS = 16;
+const COLUMN_MAX_CHUNKS = 1024;
+
+/** Whether the innermost kept dimensions are contiguous (stride 1): a column reduction. */
+function innerKept(g: ReduceGeometry): boolean {
+  const nk = g.keptShape.length;
+  return nk > 0 && g.keptStrides[nk - 1] === 1;
+}
+
+export function columnLayout(g: ReduceGeometry, allowVec4 = true): ColumnLayout {
+  const nk = g.keptShape.length;
+  const inner = innerKept(g) && g.reduceSize > 1;
+  const c = inner ? g.keptShape[nk - 1] : 1;
+  // Every other dimension's stride is a multiple of the innermost group's size, so of 4 too.
+  const vec: 1|4 = allowVec4 && inner && c % 4 === 0 ? 4 : 1;
+  const cols = c / vec;
+  let wx: number;
+  if (cols <= 32) {
+    wx = 1;
+    while (wx < cols) wx *= 2;
+  } else {
+    // The widest of 32, 16, 8 lanes that wastes fewest (8 lanes still read whole sectors).
+    wx = [32, 16, 8].reduce((best, w) => (Math.ceil(cols / w) * w < Math.ceil(cols / best) * best ? w : best));
+  }
+  const wy = COLUMN_WORKGROUP / wx;
+  const keptShape = inner ? g.keptShape.slice(0, -1) : g.keptShape;
+  const keptStrides = (inner ? g.keptStrides.slice(0, -1) : g.keptStrides).map(s => s / vec);
+  const outer = keptShape.reduce((a, b) => a * b, 1);
+  return {
+    vec, wx, wy, outer, cols, nbx: Math.ceil(cols / wx), reduceSize: g.reduceSize,
+    geometry: {outSize: outer, reduceSize: g.reduceSize, keptShape, keptStrides, redShape: g.redShape,
+               redStrides: g.redStrides.map(s => (g.reduceSize > 1 ? s / vec : s))},
+  };
+}
+
+/** Whether a reduction goes through the column layout: contiguous kept columns, rows enough for the y lanes. */
+export function columnFits(g: ReduceGeometry): boolean {
+  return innerKept(g) && g.reduceSize >= 2 * columnLayout(g).wy;
+}
+
+/** Chunks of the rows for the first pass (1: one pass), each invocation reading ≥ COLUMN_MIN_ROWS rows. */
+export function columnChunks(l: ColumnLayout): number {
+  const perChunk = l.nbx * l.outer * COLUMN_WORKGROUP;
+  const byTarget = Math.ceil(COLUMN_TARGET_INVOCATIONS / perChunk);
+  const byWork = Math.floor(l.reduceSize / (l.wy * COLUMN_MIN_ROWS));
+  const chunks = Math.max(1, Math.min(byTarget, byWork, COLUMN_MAX_CHUNKS));
+  // No empty chunks.
+  return Math.ceil(l.reduceSize / Math.ceil(l.reduceSize / chunks));
+}
+
+/** What a column program does per lane: the accumulators, a step per value read, the tree merge, the store. */
+export interface ColumnBody {
+  /** Module-scope declarations (workgroup arrays of COLUMN_WORKGROUP entries). */
+  declarations: string;
+  /** Statements declaring the lane's accumulators. */
+  init: string;
+  /**
+   * Statements consuming the element(s) at index `idx` (lane units: a vec4 where vec is 4) of the
+   * inputs; the row `r` is in scope.
+   */
+  step: (idx: string) => string;
+  /** Statements saving the accumulators in workgroup slot `lindex`. */
+  save: string;
+  /** Statements merging workgroup slot `other` into slot `lindex`. */
+  merge: (other: string) => string;
+  /** Statements storing slot `lindex`'s result at output index `o` (lane units). */
+  write: (o: string) => string;
+}
+
+/**
+ * The uniforms and WGSL body of a column program over `l` with `chunks` chunks; output index `o` = chunk × outer × cols + outer index × cols + column (lane units).
+ */
+export function columnShader(l: ColumnLayout, chunks: number, body: ColumnBody):
+    {uniforms: Uniform[]; key: string; declarations: string; main: string; dispatch: [number, number, number]} {
+  const addr = addressing(l.geometry);
+  const chunkLen = Math.ceil(l.reduceSize / chunks);
+  const groups = l.nbx * l.outer * chunks;
+  const uniforms: Uniform[] = [
+    {name: 'groups', type: 'u32', value: groups}, {name: 'nbx', type: 'u32', value: l.nbx},
+    {name: 'outer', type: 'u32', value: l.outer}, {name: 'cols', type: 'u32', value: l.cols},
+    {name: 'reduceSize', type: 'u32', value: l.reduceSize}, {name: 'chunkLen', type: 'u32', value: chunkLen},
+    ...addr.uniforms,
+  ];
+  const tree: string[] = [];
+  for (let s = l.wy / 2; s >= 1; s /= 2) {
+    tree.push(`if (lid.y < ${s}u) { ${body.merge(`lindex + ${s * l.wx}u`)} }`, 'workgroupBarrier();');
+  }
+  const main = `
+  let gidx = wid.x + wid.y * nwg.x;
+  if (gidx >= u.groups) { return; }
+  let bx = gidx % u.nbx;
+  let rest = gidx / u.nbx;
+  let b = rest % u.outer;
+  let chunk = rest / u.outer;
+  let col = bx * ${l.wx}u + lid.x;
+  let inCols = col < u.cols;
+  ${addr.base('b', 'base')}
+  let start = chunk * u.chunkLen;
+  let end = min(start + u.chunkLen, u.reduceSize);
+  ${body.init}
+  if (inCols) {
+    for (var r = start + lid.y; r < end; r = r + ${l.wy}u) {
+      let idx = base + ${addr.offset('r')} + col;
+      ${body.step('idx')}
+    }
+  }
+  ${body.save}
+  workgroupBarrier();
+  ${tree.join('\n  ')}
+  if (lid.y == 0u && inCols) {
+    let o = (chunk * u.outer + b) * u.cols + col;
+    ${body.write('o')}
+  }`;
+  return {
+    uniforms, main, dispatch: dispatch1D(groups, 1),
+    key: `col${l.vec}|${l.wx}x${l.wy}|${addr.key}`,
+    declarations: [addressingDecls(l.geometry), body.declarations].join('\n'),
+  };
+}
+
+const VEC_LANES = ['x', 'y', 'z', 'w'];
+
+/** A ReduceStage over a column layout (partials when chunks > 1). */
+export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnLayout, chunks: number): Program {
+  const load = (v: string) => stage.load.replace(/\$v/g, v);
+  const finish = (v: string) => stage.finish.replace(/\$v/g, v);
+  const acc = stage.accType;
+  const lanes = l.vec === 4 ? VEC_LANES : [''];
+  const lane = (v: string, k: number) => (l.vec === 4 ? `${v}.${lanes[k]}` : v);
+  const accT = l.vec === 4 ? `vec4<${acc}>` : acc;
+  const outT = chunks === 1 ? stage.outType : acc;
+  const pack = (t: WgslScalar, items: string[]) => (l.vec === 4 ? `vec4<${t}>(${items.join(', ')})` : items[0]);
+  const body: ColumnBody = {
+    declarations: `${NAN_MAX}\nvar<workgroup> sh: array<${accT}, ${COLUMN_WORKGROUP}>;`,
+    init: lanes.map((_, k) => `var acc${k}: ${acc} = ${identity(stage.op, acc)};`).join('\n  '),
+    step: idx => [`let v = x[${idx}];`, ...lanes.map((_, k) => `acc${k} = ${combine(stage.op, acc, `acc${k}`, load(lane('v', k)))};`)].join('\n      '),
+    save: `sh[lindex] = ${pack(acc, lanes.map((_, k) => `acc${k}`))};`,
+    merge: other => `let a = sh[lindex]; let c = sh[${other}]; sh[lindex] = ${pack(acc, lanes.map((_, k) => combine(stage.op, acc, lane('a', k), lane('c', k))))};`,
+    write: o => (chunks === 1 ?
+      `let a = sh[lindex]; out[o] = ${pack(outT, lanes.map((_, k) => finish(lane('a', k))))};` :
+      `out[o] = sh[lindex];`),
+  };
+  const cs = columnShader(l, chunks, body);
+  const shader = (): ShaderSpec => ({
+    inputs: [{name: 'x', type: stage.inType, vec4: l.vec === 4}],
+    outputs: [{name: 'out', type: outT, vec4: l.vec === 4}],
+    workgroupSize: [l.wx, l.wy, 1],
+    declarations: cs.declarations,
+    body: cs.main,
+  });
+  return {
+    name, key: `reduceC|${chunks === 1 ? 1 : 'n'}|${stageKey(stage)}|${cs.key}`, shader,
+    uniforms: [...cs.uniforms, ...(stage.uniforms ?? [])], dispatch: cs.dispatch,
+  };
+}
+
+/**
+ * Record a column reduction of `x` (geometry `g`): one pass, or a first pass into partials and the
+ * `second` stage over them (itself split again where the partials are many).
+ */
+function runColumnReduce(backend: MpsgpuBackend, name: string, x: TensorInfo, g: ReduceGeometry, first: ReduceStage,
+                         second: ReduceStage, outShape: number[], dtype: DataType): TensorInfo {
+  const l = columnLayout(g);
+  const chunks = columnChunks(l);
+  if (chunks === 1) return backend.runProgram(columnReduceProgram(name, first, l, 1), [x], outShape, dtype);
+  const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';
+  const partials = backend.runProgram(columnReduceProgram(name, first, l, chunks), [x], [chunks, g.outSize], partialDtype);
+  const result = runColumnReduce(backend, name, partials, reduceGeometry([chunks, g.outSize], [0]), second, second, outShape, dtype);
+  backend.disposeIntermediateTensorInfo(partials);
+  return result;
+}
+
 // ---- recording a reduction -----------------------------------------------------------------------
 
 export type ReduceKind = 'Sum'|'Prod'|'Mean'|'Max'|'Min'|'Any'|'All';
@@ -351,6 +554,7 @@ export function reduce(backend: MpsgpuBackend, x: TensorInfo, axes: number[], ki
   if (g.outSize === 0) return backend.makeTensorInfo(outShape, dtype);
   if (g.reduceSize === 0) return fill(backend, outShape, emptyValue(kind, dtype), dtype);
   const [first, second] = stagesFor(kind, x.dtype, dtype, g.reduceSize);
+  if (columnFits(g)) return runColumnReduce(backend, kind, x, g, first, second, outShape, dtype);
   const chunks = perInvocation(g) ? 1 : chunksFor(g.outSize, g.reduceSize);
   if (chunks === 1) return backend.runProgram(reduceProgram(kind, first, g), [x], outShape, dtype);
   const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';

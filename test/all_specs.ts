@@ -7,6 +7,7 @@ import './array.spec.js';
 import './reduction.spec.js';
 import './matmul.spec.js';
 import './conv.spec.js';
+import './depthwise.spec.js';
 import './pool.spec.js';
 import './batchnorm.spec.js';
 import './image.spec.js';

@@ -32,6 +32,12 @@ const CONV_CASES: ConvCase[] = [
   {x: [1, 6, 7, 2], f: [3, 3, 2, 2], strides: 2, pad: 1, rounding: 'ceil'},
   {x: [2, 3, 6, 7], f: [3, 3, 3, 4], strides: 2, pad: 'same', dataFormat: 'NCHW'},
   {x: [1, 2, 5, 5], f: [2, 2, 2, 3], strides: 1, pad: 'valid', dataFormat: 'NCHW', dilations: 2},
+  // Implicit GEMM: 4-channel vector loads and stores, a tile larger than one workgroup's.
+  {x: [2, 13, 11, 8], f: [3, 3, 8, 12], strides: 1, pad: 'same'},
+  {x: [1, 12, 10, 4], f: [3, 5, 4, 8], strides: 2, pad: 'valid', dilations: 1},
+  // 1 × 1, stride 1, no padding: the matmul path (vector and odd channels).
+  {x: [2, 5, 6, 8], f: [1, 1, 8, 12], strides: 1, pad: 'valid'},
+  {x: [1, 6, 6, 5], f: [1, 1, 5, 3], strides: 1, pad: 'same'},
 ];
 
 describeLazyAndEager('conv2d matches tfjs-backend-cpu', () => {
@@ -101,6 +107,16 @@ describeLazyAndEager('fused conv2d matches tfjs-backend-cpu', () => {
     });
   });
 
+  it('1 × 1 (the matmul path) with bias and prelu, and with a full-shape bias (the GEMM path)', async () => {
+    await expectMatchesCpu(() => {
+      const x = t([2, 4, 5, 8], 13) as tf.Tensor4D, filter = t([1, 1, 8, 4], 14) as tf.Tensor4D;
+      return [
+        tf.fused.conv2d({x, filter, strides: 1, pad: 'valid', bias: t([4], 15), activation: 'prelu', preluActivationWeights: t([4], 16)}),
+        tf.fused.conv2d({x, filter, strides: 1, pad: 'valid', bias: t([4, 5, 4], 17), activation: 'relu6'}),
+      ];
+    });
+  });
+
   it('NCHW with a per-channel bias and prelu weights', async () => {
     await expectMatchesCpu(() => tf.fused.conv2d({
       x: t([2, 3, 6, 5], 9) as tf.Tensor4D, filter: t([3, 3, 3, 4], 10) as tf.Tensor4D, strides: 1, pad: 'same',
@@ -147,6 +163,12 @@ describeLazyAndEager('conv2d gradients match tfjs-backend-cpu', () => {
     {x: [2, 5, 7, 2], f: [3, 2, 2, 3], strides: [1, 2], pad: [[0, 0], [2, 1], [0, 1], [0, 0]]},
     {x: [1, 7, 7, 2], f: [3, 3, 2, 2], strides: 2, pad: 1, rounding: 'floor'},
     {x: [2, 3, 7, 6], f: [3, 3, 3, 2], strides: 2, pad: 'same', dataFormat: 'NCHW'},
+    // Stride 1: dx as the forward GEMM of the flipped filter (vector and odd channels, asymmetric pads).
+    {x: [2, 6, 5, 8], f: [3, 3, 8, 12], strides: 1, pad: 'same'},
+    {x: [1, 7, 6, 3], f: [3, 2, 3, 5], strides: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]]},
+    // 1 × 1: the matmul path; a long N·H·W: split-K of the filter gradient.
+    {x: [2, 5, 5, 4], f: [1, 1, 4, 8], strides: 1, pad: 'valid'},
+    {x: [4, 32, 32, 16], f: [3, 3, 16, 16], strides: 1, pad: 'same'},
   ];
   for (const c of cases) {
     it(tag(c), async () => {

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {describeLazyAndEager, expectMatchesCpu, randomInts, randomValues} from './util.js';
 
+type Shape4 = [number, number, number, number];
 type Pad = 'same'|'valid'|number|[[number, number], [number, number], [number, number], [number, number]];
 
 interface PoolCase {
@@ -127,6 +128,129 @@ describeLazyAndEager('pooling gradients match tfjs-backend-cpu', () => {
       return [tf.engine().runKernel('MaxPoolGrad', {dy, input: x, output: y}, attrs) as tf.Tensor,
               tf.engine().runKernel('AvgPoolGrad', {dy, input: x}, attrs) as tf.Tensor];
     });
+  });
+});
+
+// The programs take 4 channels per invocation (vec4) where C % 4 == 0 and one otherwise; a window
+// covering a whole image of many pixels is a reduction.
+describeLazyAndEager('2-D pooling: vec4 and scalar paths, special values, global windows', () => {
+  type Pads4 = [[number, number], [number, number], [number, number], [number, number]];
+  const explicit: Pads4 = [[0, 0], [2, 1], [0, 2], [0, 0]];
+  const paths: PoolCase[] = [
+    {x: [1, 9, 11, 8], f: 3, strides: 2, pad: 'same'},       // vec4, batch 1
+    {x: [2, 9, 11, 5], f: 3, strides: 2, pad: 'same'},       // scalar
+    {x: [2, 8, 7, 4], f: [2, 3], strides: [1, 2], pad: explicit},
+    {x: [1, 8, 7, 3], f: [2, 3], strides: [1, 2], pad: explicit},
+    {x: [3, 6, 6, 12], f: 2, strides: 2, pad: 'valid'},
+    {x: [1, 7, 5, 4], f: 4, strides: 3, pad: 2, rounding: 'floor'},  // windows entirely in the padding
+  ];
+  for (const c of paths) {
+    it(`forward, argmax and gradients ${tag(c)}`, async () => {
+      await expectMatchesCpu(() => {
+        const x = t(c.x, 11) as tf.Tensor4D;
+        const tied = ties(c.x, 12) as tf.Tensor4D;
+        const maxGrad = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, c.f, c.strides, c.pad, c.rounding).square());
+        const avgGrad = tf.grad((a: tf.Tensor) => tf.avgPool(a as tf.Tensor4D, c.f, c.strides, c.pad, c.rounding).square());
+        const out = [tf.maxPool(x, c.f, c.strides, c.pad, c.rounding), tf.avgPool(x, c.f, c.strides, c.pad, c.rounding),
+                     maxGrad(x), maxGrad(tied), avgGrad(x)];
+        if (typeof c.pad !== 'object' && c.rounding == null) {
+          for (const includeBatch of [false, true]) {
+            const r = tf.maxPoolWithArgmax(tied, c.f, c.strides, c.pad as 'same', includeBatch);
+            out.push(r.result, r.indexes);
+          }
+        }
+        return out;
+      }, 1e-3, tag(c));
+    });
+  }
+
+  it('dilation 2 through tf.pool, forward and gradients, vec4 and scalar', async () => {
+    await expectMatchesCpu(() => {
+      const out: tf.Tensor[] = [];
+      for (const [shape, pad] of [[[2, 9, 10, 4], 'same'], [[1, 11, 8, 3], 'valid']] as Array<[Shape4, 'same'|'valid']>) {
+        const x = t(shape, 13) as tf.Tensor4D;
+        for (const type of ['max', 'avg'] as const) {
+          out.push(tf.pool(x, [3, 2], type, pad, 2, 1));
+          out.push(tf.grad((a: tf.Tensor) => tf.pool(a as tf.Tensor4D, [3, 2], type, pad, 2, 1).square())(x));
+        }
+      }
+      return out;
+    }, 1e-3);
+  });
+
+  it('int32: maxPool, argmax and MaxPoolGrad, windows in the padding, vec4 and scalar', async () => {
+    await expectMatchesCpu(() => {
+      const out: tf.Tensor[] = [];
+      for (const shape of [[2, 7, 6, 4], [1, 7, 6, 3]] as Shape4[]) {
+        const xi = tf.tensor(randomInts(tf.util.sizeFromShape(shape), 14, -3, 3), shape, 'int32') as tf.Tensor4D;
+        out.push(tf.maxPool(xi, 3, 2, 'same'), tf.maxPool(xi, 2, 3, 2));
+        const r = tf.maxPoolWithArgmax(xi, 3, 2, 'same', true);
+        out.push(r.result, r.indexes);
+        const y = tf.maxPool(xi, 3, 2, 'same');
+        const dy = t(y.shape, 15);
+        out.push(tf.engine().runKernel('MaxPoolGrad', {dy, input: xi, output: y}, {filterSize: 3, strides: 2, pad: 'same'}) as tf.Tensor);
+      }
+      return out;
+    }, 1e-3);
+  });
+
+  it('NaN and -inf windows: max ignores NaN, all-NaN and all -inf windows give -inf and no position', async () => {
+    await expectMatchesCpu(() => {
+      const out: tf.Tensor[] = [];
+      for (const c of [4, 3]) {
+        const shape: Shape4 = [2, 6, 6, c];
+        const v = randomValues(tf.util.sizeFromShape(shape), 16);
+        const at = (b: number, r: number, col: number, d: number) => ((b * 6 + r) * 6 + col) * c + d;
+        for (let r = 0; r < 2; ++r) for (let col = 0; col < 2; ++col) { v[at(0, r, col, 0)] = NaN; v[at(0, r, col, 1)] = -Infinity; }
+        v[at(1, 3, 3, 2)] = NaN;
+        v[at(1, 2, 2, 0)] = Infinity;
+        v[at(1, 4, 4, 1)] = -Infinity;
+        const x = tf.tensor(v, shape) as tf.Tensor4D;
+        out.push(tf.maxPool(x, 2, 2, 'valid'), tf.avgPool(x, 2, 2, 'valid'), tf.maxPool(x, 3, 1, 'same'));
+        const r = tf.maxPoolWithArgmax(x, 2, 2, 'valid', false);
+        out.push(r.result, r.indexes);
+        const dy = t([2, 3, 3, c], 17);
+        out.push(tf.engine().runKernel('MaxPoolGrad', {dy, input: x, output: tf.maxPool(x, 2, 2, 'valid')},
+                                       {filterSize: 2, strides: 2, pad: 'valid'}) as tf.Tensor);
+      }
+      return out;
+    }, 1e-3);
+  });
+
+  it('global windows over short rows (the pool program): maxPool, avgPool, their gradients, NaN, int32', async () => {
+    await expectMatchesCpu(() => {
+      const v = randomValues(2 * 7 * 9 * 5, 18);
+      v[3] = NaN; v[8] = NaN;  // channel 3 of pixel 0, channel 3 of pixel 1 in batch 0
+      for (let p = 0; p < 7 * 9; ++p) v[p * 5 + 1] = NaN;  // channel 1 of batch 0 all NaN
+      const x = tf.tensor(v, [2, 7, 9, 5]) as tf.Tensor4D;
+      const x8 = t([3, 6, 5, 8], 19) as tf.Tensor4D;
+      const xi = tf.tensor(randomInts(2 * 5 * 4 * 4, 20), [2, 5, 4, 4], 'int32') as tf.Tensor4D;
+      const sq = (f: (a: tf.Tensor4D) => tf.Tensor) => tf.grad((a: tf.Tensor) => f(a as tf.Tensor4D).square());
+      return [tf.maxPool(x, [7, 9], 1, 'valid'), tf.avgPool(x, [7, 9], 1, 'valid'),
+              tf.maxPool(x8, [6, 5], [6, 5], 'same'), tf.avgPool(x8, [6, 5], [6, 5], 'same'), tf.avgPool(x8, [8, 7], 1, [[0, 0], [1, 1], [1, 1], [0, 0]]),
+              tf.maxPool(x8, [8, 7], 1, [[0, 0], [2, 0], [0, 2], [0, 0]]),
+              tf.maxPool(xi, [5, 4], 1, 'valid'),
+              sq(a => tf.maxPool(a, [6, 5], 1, 'valid'))(x8), sq(a => tf.avgPool(a, [6, 5], 1, 'valid'))(x8)];
+    }, 1e-3);
+  });
+
+  it('global windows over long rows (a reduction over H·W, one and two passes): NaN, int32, pads', async () => {
+    await expectMatchesCpu(() => {
+      const withNaN = (shape: Shape4, seed: number) => {
+        const v = randomValues(tf.util.sizeFromShape(shape), seed);
+        const c = shape[3];
+        v[c + 2] = NaN; v[7 * c + 2] = NaN;  // channel 2 of batch 0: two NaN pixels
+        for (let p = 0; p < shape[1] * shape[2]; ++p) v[p * c] = NaN;  // channel 0 of batch 0: all NaN
+        return tf.tensor(v, shape) as tf.Tensor4D;
+      };
+      const x = withNaN([2, 48, 50, 5], 22);
+      const big = withNaN([1, 131, 129, 4], 23);
+      const xi = tf.tensor(randomInts(45 * 46 * 3, 24), [1, 45, 46, 3], 'int32') as tf.Tensor4D;
+      return [tf.maxPool(x, [48, 50], 1, 'valid'), tf.avgPool(x, [48, 50], 1, 'valid'),
+              tf.maxPool(x, [49, 52], 1, [[0, 0], [1, 0], [1, 1], [0, 0]]), tf.avgPool(x, [48, 50], [48, 50], 'same'),
+              tf.maxPool(big, [131, 129], 1, 'valid'), tf.avgPool(big, [131, 129], 1, 'valid'),
+              tf.maxPool(xi, [45, 46], 1, 'valid')];
+    }, 1e-3);
   });
 });
 

@@ -1,0 +1,76 @@
+// Tile sweep for the GEMM engine (src/codegen/gemm.ts): times matmul 2048² and the three DESIGN.md
+// reference convolutions under each forced tile / split-K count, so the shape heuristics in
+// chooseTile / chooseSplits are measured, not guessed. Run on the GPU (../shared/GPU.md):
+//   node scripts/bundle.mjs bench/gemm_tune.ts .gpu/app/gemm_tune.mjs; bash .gpu/boot.sh node .gpu/app/gemm_tune.mjs
+import * as tf from '@tensorflow/tfjs-core';
+
+import {GemmTile, gemmTuning} from '../src/codegen/gemm.js';
+import {mpsgpu} from '../src/node.js';
+
+const TILES: Array<GemmTile|null> = [
+  null,
+  {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8},
+  {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8},
+  {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8},
+  {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8},
+  {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8},
+  {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4},
+  {bm: 128, bn: 64, bk: 32, tm: 8, tn: 8},
+  {bm: 64, bn: 64, bk: 32, tm: 8, tn: 8},
+];
+
+async function time(f: () => tf.Tensor, reps = 7): Promise<number> {
+  // Warm-up results stay alive until the sync (mpsgpu skips work whose results die unread).
+  const warm = [tf.tidy(f), tf.tidy(f)];
+  await mpsgpu.sync();
+  warm.forEach(t => t.dispose());
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    const outs: tf.Tensor[] = [];
+    for (let i = 0; i < 20; i++) outs.push(tf.tidy(f));
+    await mpsgpu.sync();
+    times.push((performance.now() - t0) / 20);
+    outs.forEach(o => o.dispose());
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+async function main() {
+  await tf.setBackend('mpsgpu');
+  const filter = process.argv[2] ?? '';
+  const a = tf.randomUniform([2048, 2048]), b = tf.randomUniform([2048, 2048]);
+  const x = tf.randomUniform([32, 56, 56, 64]) as tf.Tensor4D, w = tf.randomUniform([3, 3, 64, 64]) as tf.Tensor4D;
+  const dy = tf.randomUniform([32, 56, 56, 64]) as tf.Tensor4D;
+  const convFlops = 2 * 32 * 56 * 56 * 64 * 64 * 9;
+  const cases: Array<[string, number, () => tf.Tensor, number[]]> = [
+    ['matmul 2048', 2 * 2048 ** 3, () => tf.matMul(a, b), [0]],
+    ['conv ref fwd', convFlops, () => tf.conv2d(x, w, 1, 'same'), [0]],
+    ['conv ref dx', convFlops, () => tf.conv2dTranspose(dy, w, [32, 56, 56, 64], 1, 'same'), [0]],
+    ['conv ref dw', convFlops, () => tf.engine().runKernel('Conv2DBackpropFilter', {x, dy},
+      {strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 64, 64]}) as tf.Tensor,
+     [0, 8, 16, 32, 64, 128]],
+  ];
+  console.log('case\ttile\tsplits\tms\tTFLOP/s');
+  for (const [name, flops, f, splitList] of cases) {
+    if (filter && !name.includes(filter)) continue;
+    for (const tile of TILES) {
+      for (const splits of splitList) {
+        gemmTuning.tile = tile;
+        gemmTuning.splits = splits;
+        try {
+          const ms = await time(f);
+          const t = tile ? `${tile.bm}x${tile.bn}x${tile.bk}/${tile.tm}x${tile.tn}` : 'auto';
+          console.log(`${name}\t${t}\t${splits || 'auto'}\t${ms.toFixed(3)}\t${(flops / ms / 1e9).toFixed(1)}`);
+        } catch (e) {
+          console.log(`${name}\t${JSON.stringify(tile)}\t${splits}\tERROR ${(e as Error).message.slice(0, 200)}`);
+        }
+      }
+    }
+  }
+  gemmTuning.tile = null;
+  gemmTuning.splits = 0;
+  console.log('stats', JSON.stringify(mpsgpu.stats()));
+}
+main();

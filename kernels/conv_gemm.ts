@@ -1,0 +1,403 @@
+// The dense 2-D convolutions as implicit GEMMs on the GEMM engine (src/codegen/gemm.ts), NHWC:
+//   forward          y[(b,r,c), d2]   = Σ_(kr,kc,d1) x[b, r·sH − pT + kr·dH, c·sW − pL + kc·dW, d1] · w[(kr,kc,d1), d2]
+//   backprop input   dx[(b,r,c), d1]  = Σ_(kr,kc,d2) dy[b, (r + pT − kr·dH)/sH, (c + pL − kc·dW)/sW, d2] · w[kr,kc,d1,d2]
+//                    (terms whose division is inexact or lands outside dy are zero: no zero-stuffing)
+//   backprop filter  dw[(kr,kc,d1), d2] = Σ_(b,yr,yc) x[b, yr·sH − pT + kr·dH, yc·sW − pL + kc·dW, d1] · dy[(b,yr,yc), d2]
+//                    (a long reduction over N·H·W: split-K)
+// The gathered operand reads 4 channels at once where the channel count is a multiple of 4 and
+// decomposes each index once per load slot; the filter or dy is a plain row-major matrix.
+import {TensorInfo} from '@tensorflow/tfjs-core';
+
+import {MpsgpuBackend} from '../src/backend.js';
+import {denseOperand, GemmOperand, GemmSpec, runGemm} from '../src/codegen/gemm.js';
+import {Program} from '../src/codegen/program.js';
+import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
+
+import {reshapeView} from '../src/kernel_util.js';
+
+import {applyEpilogueElementwise, batchMatMul} from './BatchMatMul.js';
+import {Conv2DInfo, Epilogue, epilogueExprOf, intUniforms, Shape4} from './conv_common.js';
+import {transposeTensor} from './Transpose.js';
+
+function geometry(info: Conv2DInfo): Uniform[] {
+  return intUniforms({
+    inH: info.inHeight, inW: info.inWidth, inC: info.inChannels, outH: info.outHeight, outW: info.outWidth,
+    outC: info.outChannels, fW: info.filterWidth, sH: info.strideHeight, sW: info.strideWidth,
+    dH: info.dilationHeight, dW: info.dilationWidth, padT: info.padInfo.top, padL: info.padInfo.left,
+  });
+}
+
+/** A vec4 of 4 scalar loads `one(k + c)` (a gathered operand whose channels are not 4-aligned). */
+function fourLoads(one: (c: number) => string): string {
+  return `vec4<f32>(${[0, 1, 2, 3].map(one).join(', ')})`;
+}
+
+// ---- forward --------------------------------------------------------------------------------------
+
+/** A of the forward GEMM: the im2col of x, rows (b, r, c), columns (kr, kc, d1). */
+function im2colOperand(vec4: boolean): GemmOperand {
+  const setup = (row: string, s: string) => `let ok${s} = ${row} < u.M;
+  let p${s} = i32(${row});
+  let xb${s} = (p${s} / (u.outW * u.outH)) * u.inH;
+  let xr${s} = ((p${s} / u.outW) % u.outH) * u.sH - u.padT;
+  let xc${s} = (p${s} % u.outW) * u.sW - u.padL;`;
+  const loadAt = (s: string, k: string, width: 1|4) => `loadX${width}(ok${s}, xb${s}, xr${s}, xc${s}, ${k})`;
+  return {
+    buffer: {name: 'x', type: 'f32', vec4},
+    along: 'k',
+    setup,
+    load: (_row, k, s) => (vec4 ? loadAt(s, k, 4) : fourLoads(c => loadAt(s, `${k} + ${c}u`, 1))),
+    key: `im2col${vec4 ? 4 : 1}`,
+  };
+}
+
+/** x at (image b·inH-row base, row, col) for flattened filter index k = (kr·fW + kc)·inC + d1. */
+function xLoaderDecl(vec4: boolean): string {
+  const width = vec4 ? 4 : 1;
+  const type = vec4 ? 'vec4<f32>' : 'f32';
+  return `fn loadX${width}(ok: bool, xb: i32, xr0: i32, xc0: i32, k: u32) -> ${type} {
+  let kk = i32(k);
+  let d1 = kk % u.inC;
+  let tap = kk / u.inC;
+  let xr = xr0 + (tap / u.fW) * u.dH;
+  let xc = xc0 + (tap % u.fW) * u.dW;
+  if (!ok || k >= u.K || xr < 0 || xr >= u.inH || xc < 0 || xc >= u.inW) { return ${type}(); }
+  return x[(((xb + xr) * u.inW + xc) * u.inC + d1)${vec4 ? ' / 4' : ''}];
+}`;
+}
+
+/** The epilogue's extra inputs (bias, prelu weights) read at output (m = (b, r, c), n = channel). */
+function epilogueLoads(e: Epilogue|undefined, outShape: number[]) {
+  const extras: Array<{name: string; t: TensorInfo}> = [];
+  if (e?.bias) extras.push({name: 'bias', t: e.bias});
+  if (e?.activation === 'prelu') extras.push({name: 'prelu', t: e.preluWeights!});
+  const uniforms: Uniform[] = [];
+  const [, h, w] = outShape;
+  const strides = (t: TensorInfo) => {
+    // Broadcast strides per output dimension (0 where broadcast).
+    const shape = t.shape, off = 4 - shape.length;
+    const own: number[] = [];
+    let s = 1;
+    for (let d = shape.length - 1; d >= 0; --d) { own[d] = s; s *= shape[d]; }
+    return [0, 1, 2, 3].map(d => (d < off || shape[d - off] === 1 ? 0 : own[d - off]));
+  };
+  const loads = new Map<string, (m: string, n: string) => string>();
+  for (const {name, t} of extras) {
+    const st = strides(t);
+    if (st[0] === 0 && st[1] === 0 && st[2] === 0) {
+      uniforms.push({name: `${name}SD`, type: 'u32', value: st[3]});
+      loads.set(name, (_m, n) => `${name}[${n} * u.${name}SD]`);
+    } else {
+      ['B', 'R', 'C', 'D'].forEach((d, i) => uniforms.push({name: `${name}S${d}`, type: 'u32', value: st[i]}));
+      loads.set(name, (m, n) => `${name}[(${m} / ${w * h}u) * u.${name}SB + ((${m} / ${w}u) % ${h}u) * u.${name}SR + ` +
+        `(${m} % ${w}u) * u.${name}SC + ${n} * u.${name}SD]`);
+    }
+  }
+  const key = extras.map(x => `${x.name}:${uniforms.some(u => u.name === `${x.name}SB`) ? 'full' : 'ch'}`).join(',') +
+    (extras.some(x => uniforms.some(u => u.name === `${x.name}SB`)) ? `|${h},${w}` : '');
+  return {extras, uniforms, loads, key};
+}
+
+/** A 1×1 convolution with stride 1 and no padding: a plain matrix product over the pixels. */
+function isPointwise(info: Conv2DInfo): boolean {
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight === info.inHeight && info.outWidth === info.inWidth;
+}
+
+/** `x` viewed as a matrix [rows, cols] (views are disposed by `done`). */
+function asMatrices(b: MpsgpuBackend, ...pairs: Array<[TensorInfo, number, number]>) {
+  const views = pairs.map(([t, rows, cols]) => reshapeView(b, t, [rows, cols]));
+  return {views, done: (out: TensorInfo, shape: number[]) => {
+    const res = reshapeView(b, out, shape);
+    [...views, out].forEach(v => b.disposeIntermediateTensorInfo(v));
+    return res;
+  }};
+}
+
+/** y = conv2d(x, w) then the epilogue, NHWC. */
+export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, w: TensorInfo, e?: Epilogue): TensorInfo {
+  const vectorOrNone = (t?: TensorInfo) => !t || t.shape.length <= 1;
+  if (isPointwise(info) && vectorOrNone(e?.bias) && vectorOrNone(e?.preluWeights)) {
+    const pixels = info.batchSize * info.inHeight * info.inWidth;
+    const {views: [xm, wm], done} = asMatrices(b, [x, pixels, info.inChannels], [w, info.inChannels, info.outChannels]);
+    return done(batchMatMul(b, xm, wm, false, false, e ? {bias: e.bias, activation: e.activation,
+      preluActivationWeights: e.preluWeights, leakyreluAlpha: e.leakyreluAlpha} : {}, name), info.outShape);
+  }
+  const m = info.batchSize * info.outHeight * info.outWidth;
+  const n = info.outChannels;
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  const vecX = info.inChannels % 4 === 0;
+  const epi = epilogueLoads(e, info.outShape);
+  const expr = epilogueExprOf(e);
+  const spec: GemmSpec = {
+    name, m, n, k, batch: 1, acc: 'f32',
+    a: im2colOperand(vecX),
+    b: denseOperand({name: 'w', type: 'f32', acc: 'f32', contiguous: 'outer', vec4: n % 4 === 0, offset: '0u', ld: 'u.N', rows: 'u.N'}),
+    out: {
+      type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: expr,
+      extraInputs: epi.extras.map(x => ({name: x.name, type: 'f32' as const})),
+      loadExtra: (i, mm, nn) => (i === 1 ? epi.loads.get('bias')! : epi.loads.get('prelu')!)(mm, nn),
+      key: `conv|${epi.key}`,
+    },
+    prologue: 'let outOff = 0u;', prologueKey: 'conv',
+    uniforms: [...geometry(info), ...epi.uniforms,
+               ...(e?.activation === 'leakyrelu' ? [{name: 'attr0', type: 'f32' as const, value: e.leakyreluAlpha ?? 0.2}] : [])],
+  };
+  return runGemmWith(b, spec, [x, w], epi.extras.map(x => x.t), info.outShape, [xLoaderDecl(vecX)]);
+}
+
+/** runGemm with module-scope helper functions the operands call. */
+function runGemmWith(b: MpsgpuBackend, spec: GemmSpec, operands: [TensorInfo, TensorInfo], extras: TensorInfo[], shape: number[],
+                     decls: string[]): TensorInfo {
+  spec.declarations = decls.join('\n');
+  return runGemm(b, spec, operands, extras, shape, 'float32');
+}
+
+// ---- backprop input -------------------------------------------------------------------------------
+
+/** A of the backprop-input GEMM: dy gathered at rows (b, r, c) of dx, columns (kr, kc, d2). */
+function dyGatherOperand(vec4: boolean): GemmOperand {
+  const setup = (row: string, s: string) => `let ok${s} = ${row} < u.M;
+  let p${s} = i32(${row});
+  let yb${s} = p${s} / (u.inW * u.inH);
+  let tr${s} = ((p${s} / u.inW) % u.inH) + u.padT;
+  let tc${s} = (p${s} % u.inW) + u.padL;`;
+  const loadAt = (s: string, k: string, width: 1|4) => `loadDy${width}(ok${s}, yb${s}, tr${s}, tc${s}, ${k})`;
+  return {
+    buffer: {name: 'dy', type: 'f32', vec4},
+    along: 'k',
+    setup,
+    load: (_row, k, s) => (vec4 ? loadAt(s, k, 4) : fourLoads(c => loadAt(s, `${k} + ${c}u`, 1))),
+    key: `dygather${vec4 ? 4 : 1}`,
+  };
+}
+
+function dyLoaderDecl(vec4: boolean): string {
+  const width = vec4 ? 4 : 1;
+  const type = vec4 ? 'vec4<f32>' : 'f32';
+  return `fn loadDy${width}(ok: bool, yb: i32, tr0: i32, tc0: i32, k: u32) -> ${type} {
+  let kk = i32(k);
+  let d2 = kk % u.outC;
+  let tap = kk / u.outC;
+  let tr = tr0 - (tap / u.fW) * u.dH;
+  let tc = tc0 - (tap % u.fW) * u.dW;
+  if (!ok || k >= u.K || tr < 0 || tc < 0) { return ${type}(); }
+  let yr = tr / u.sH;
+  let yc = tc / u.sW;
+  if (yr * u.sH != tr || yc * u.sW != tc || yr >= u.outH || yc >= u.outW) { return ${type}(); }
+  return dy[(yb * u.dySB + yr * u.dySR + yc * u.dySC + d2)${vec4 ? ' / 4' : ''}];
+}`;
+}
+
+/** B of the backprop-input GEMM: w[kr, kc, n, d2] at row k = (kr·fW + kc)·outC + d2, column n = d1. */
+function transposedFilterOperand(vec4: boolean): GemmOperand {
+  const one = (n: string, k: string) =>
+    `select(0.0, w[((${k} / u.outCu) * u.N + ${n}) * u.outCu + ${k} % u.outCu], ${n} < u.N && ${k} < u.K)`;
+  return {
+    buffer: {name: 'w', type: 'f32', vec4},
+    along: 'k',
+    setup: () => '',
+    load: (row, k) => (vec4
+      ? `select(vec4<f32>(), w[(((${k} / u.outCu) * u.N + ${row}) * u.outCu + ${k} % u.outCu) / 4u], ${row} < u.N && ${k} < u.K)`
+      : fourLoads(c => one(row, `(${k} + ${c}u)`))),
+    key: `wT${vec4 ? 4 : 1}`,
+  };
+}
+
+/** w[kr, kc, d1, d2] → w'[fH−1−kr, fW−1−kc, d2, d1]: the filter of the transposed convolution. */
+function flipFilterProgram(name: string, fH: number, fW: number, inC: number, outC: number): Program {
+  const size = fH * fW * inC * outC;
+  const uniforms = intUniforms({fH, fW, inC, outC, size});
+  const shader = (): ShaderSpec => ({
+    inputs: [{name: 'w', type: 'f32'}],
+    outputs: [{name: 'wf', type: 'f32'}],
+    workgroupSize: [64, 1, 1],
+    body: `
+  let i = i32(flatId);
+  if (i >= u.size) { return; }
+  let d1 = i % u.inC;
+  let d2 = (i / u.inC) % u.outC;
+  let tap = i / (u.inC * u.outC);
+  let kc = tap % u.fW;
+  let kr = tap / u.fW;
+  wf[i] = w[(((u.fH - 1 - kr) * u.fW + (u.fW - 1 - kc)) * u.inC + d1) * u.outC + d2];`,
+  });
+  return {name, key: 'conv2d|flipFilter', shader, uniforms, dispatch: dispatch1D(size, 64)};
+}
+
+/**
+ * With stride 1, dx is the forward convolution of dy with the flipped, transposed filter, padded
+ * by the rest of the effective window: one cheap filter transform, then the forward GEMM (dense
+ * vector loads of the filter instead of a transposed gather).
+ */
+function backpropInputAsForward(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
+  const {filterHeight: fH, filterWidth: fW, inChannels: inC, outChannels: outC} = info;
+  const flipped = b.runProgram(flipFilterProgram(name, fH, fW, inC, outC), [w], [fH, fW, outC, inC], 'float32');
+  const effH = (fH - 1) * info.dilationHeight, effW = (fW - 1) * info.dilationWidth;
+  const fwd: Conv2DInfo = {
+    ...info,
+    inHeight: info.outHeight, inWidth: info.outWidth, inChannels: outC,
+    outHeight: info.inHeight, outWidth: info.inWidth, outChannels: inC,
+    inShape: info.outShape, outShape: info.inShape, filterShape: [fH, fW, outC, inC],
+    padInfo: {...info.padInfo, top: effH - info.padInfo.top, left: effW - info.padInfo.left},
+  };
+  const dx = conv2dGemm(b, name, fwd, dy, flipped);
+  b.disposeIntermediateTensorInfo(flipped);
+  return dx;
+}
+
+/** dx = the gradient of conv2d with respect to x, NHWC. */
+export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
+  const dyExact = dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth;
+  if (isPointwise(info) && dyExact) {
+    const pixels = info.batchSize * info.inHeight * info.inWidth;
+    const {views: [dym, wm], done} = asMatrices(b, [dy, pixels, info.outChannels], [w, info.inChannels, info.outChannels]);
+    return done(batchMatMul(b, dym, wm, false, true, {}, name), info.inShape);
+  }
+  if (info.strideHeight === 1 && info.strideWidth === 1 && dyExact) return backpropInputAsForward(b, name, info, dy, w);
+  const m = info.batchSize * info.inHeight * info.inWidth;
+  const n = info.inChannels;
+  const k = info.filterHeight * info.filterWidth * info.outChannels;
+  const vecDy = info.outChannels % 4 === 0;
+  const [, dyH, dyW, dyC] = dy.shape;
+  const spec: GemmSpec = {
+    name, m, n, k, batch: 1, acc: 'f32',
+    a: dyGatherOperand(vecDy),
+    b: transposedFilterOperand(vecDy),
+    out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),
+          extraInputs: [], loadExtra: () => '', key: 'dx'},
+    prologue: 'let outOff = 0u;', prologueKey: 'conv',
+    uniforms: [...geometry(info), ...intUniforms({dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC}),
+               {name: 'outCu', type: 'u32', value: info.outChannels}],
+  };
+  return runGemmWith(b, spec, [dy, w], [], info.inShape, [dyLoaderDecl(vecDy)]);
+}
+
+// ---- backprop filter ------------------------------------------------------------------------------
+
+/** A of the backprop-filter GEMM: x gathered at rows (kr, kc, d1), columns (b, yr, yc). */
+function patchOperand(vec4: boolean): GemmOperand {
+  const rowSetup = (row: string, s: string) => `let ok${s} = ${row} < u.M;
+  let q${s} = i32(${row});
+  let d1${s} = q${s} % u.inC;
+  let rOff${s} = (q${s} / (u.inC * u.fW)) * u.dH - u.padT;
+  let cOff${s} = ((q${s} / u.inC) % u.fW) * u.dW - u.padL;`;
+  if (vec4) {
+    return {
+      buffer: {name: 'x', type: 'f32', vec4: true},
+      along: 'outer',
+      setup: rowSetup,
+      load: (_row, k, s) => `loadPatch4(ok${s}, d1${s}, rOff${s}, cOff${s}, ${k})`,
+      key: 'patch4',
+    };
+  }
+  // Four rows, each its own (kr, kc, d1).
+  return {
+    buffer: {name: 'x', type: 'f32', vec4: false},
+    along: 'outer',
+    setup: (row, s) => [0, 1, 2, 3].map(c => rowSetup(`(${row} + ${c}u)`, `${s}_${c}`)).join('\n  '),
+    load: (_row, k, s) => fourLoads(c => `loadPatch1(ok${s}_${c}, d1${s}_${c}, rOff${s}_${c}, cOff${s}_${c}, ${k})`),
+    key: 'patch1',
+  };
+}
+
+function patchLoaderDecl(vec4: boolean): string {
+  const width = vec4 ? 4 : 1;
+  const type = vec4 ? 'vec4<f32>' : 'f32';
+  return `fn loadPatch${width}(ok: bool, d1: i32, rOff: i32, cOff: i32, k: u32) -> ${type} {
+  let kk = i32(k);
+  let yc = kk % u.outW;
+  let t = kk / u.outW;
+  let xr = (t % u.outH) * u.sH + rOff;
+  let xc = yc * u.sW + cOff;
+  if (!ok || k >= u.K || xr < 0 || xr >= u.inH || xc < 0 || xc >= u.inW) { return ${type}(); }
+  return x[((((t / u.outH) * u.inH + xr) * u.inW + xc) * u.inC + d1)${vec4 ? ' / 4' : ''}];
+}`;
+}
+
+/** B of the backprop-filter GEMM: dy at row k = (b, yr, yc), column d2 (dy may be larger than the window). */
+function dyRowsOperand(info: Conv2DInfo, dy: TensorInfo): GemmOperand {
+  const [, h, w] = dy.shape;
+  const vec4 = info.outChannels % 4 === 0;
+  if (h === info.outHeight && w === info.outWidth) {
+    return denseOperand({name: 'dy', type: 'f32', acc: 'f32', contiguous: 'outer', vec4, offset: '0u', ld: 'u.N', rows: 'u.N'});
+  }
+  const at = (n: string, k: string) =>
+    `(i32(${k}) / (u.outW * u.outH)) * u.dySB + ((i32(${k}) / u.outW) % u.outH) * u.dySR + (i32(${k}) % u.outW) * u.dySC + i32(${n})`;
+  return {
+    buffer: {name: 'dy', type: 'f32', vec4},
+    along: 'outer',
+    setup: () => '',
+    load: (row, k) => (vec4
+      ? `select(vec4<f32>(), dy[(${at(row, k)}) / 4], ${row} < u.N && ${k} < u.K)`
+      : fourLoads(cc => `select(0.0, dy[${at(`${row} + ${cc}u`, k)}], ${row} + ${cc}u < u.N && ${k} < u.K)`)),
+    key: `dyrows${vec4 ? 4 : 1}`,
+  };
+}
+
+/** dw = the gradient of conv2d with respect to the filter, [fH, fW, inC, outC]. */
+export function conv2dBackpropFilterGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, dy: TensorInfo): TensorInfo {
+  if (isPointwise(info) && dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth) {
+    const pixels = info.batchSize * info.inHeight * info.inWidth;
+    const {views: [xm, dym], done} = asMatrices(b, [x, pixels, info.inChannels], [dy, pixels, info.outChannels]);
+    return done(batchMatMul(b, xm, dym, true, false, {}, name), info.filterShape);
+  }
+  const m = info.filterHeight * info.filterWidth * info.inChannels;
+  const n = info.outChannels;
+  const k = info.batchSize * info.outHeight * info.outWidth;
+  const vecX = info.inChannels % 4 === 0;
+  const [, dyH, dyW, dyC] = dy.shape;
+  const spec: GemmSpec = {
+    name, m, n, k, batch: 1, acc: 'f32',
+    a: patchOperand(vecX),
+    b: dyRowsOperand(info, dy),
+    out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),
+          extraInputs: [], loadExtra: () => '', key: 'dw'},
+    prologue: 'let outOff = 0u;', prologueKey: 'conv',
+    uniforms: [...geometry(info), ...intUniforms({dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC})],
+  };
+  return runGemmWith(b, spec, [x, dy], [], info.filterShape, [patchLoaderDecl(vecX)]);
+}
+
+// ---- NCHW ---------------------------------------------------------------------------------------
+
+/** The same convolution in NHWC (shapes reordered; every other field is layout-free). */
+function asChannelsLast(info: Conv2DInfo): Conv2DInfo {
+  const nhwc = (s: number[]) => [s[0], s[2], s[3], s[1]];
+  return {...info, dataFormat: 'channelsLast', inShape: nhwc(info.inShape) as Shape4, outShape: nhwc(info.outShape) as Shape4};
+}
+
+/** NCHW runs as NHWC between transposes (tfjs models are NHWC; NCHW is for imported graphs). */
+function viaChannelsLast(b: MpsgpuBackend, info: Conv2DInfo, inputs: TensorInfo[], toNhwc: boolean[],
+                         run: (nhwc: Conv2DInfo, ins: TensorInfo[]) => TensorInfo, outToNchw: boolean): TensorInfo {
+  const ins = inputs.map((t, i) => (toNhwc[i] ? transposeTensor(b, t, [0, 2, 3, 1]) : t));
+  const y = run(asChannelsLast(info), ins);
+  ins.forEach((t, i) => toNhwc[i] && b.disposeIntermediateTensorInfo(t));
+  if (!outToNchw) return y;
+  const out = transposeTensor(b, y, [0, 3, 1, 2]);
+  b.disposeIntermediateTensorInfo(y);
+  return out;
+}
+
+/** Conv2D / FusedConv2D in either data format. */
+export function conv2d(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, w: TensorInfo, e?: Epilogue): TensorInfo {
+  if (info.dataFormat === 'channelsLast') return conv2dGemm(b, name, info, x, w, e);
+  const y = viaChannelsLast(b, info, [x, w], [true, false], (nhwc, [xt]) => conv2dGemm(b, name, nhwc, xt, w), true);
+  if (!e || (e.activation === 'linear' && !e.bias)) return y;
+  // The epilogue's tensors are aligned with the NCHW output: apply it there.
+  const out = applyEpilogueElementwise(b, name, y, e.bias ?? null, e.activation, e.preluWeights ?? null, e.leakyreluAlpha);
+  b.disposeIntermediateTensorInfo(y);
+  return out;
+}
+
+/** Conv2DBackpropInput in either data format. */
+export function conv2dBackpropInput(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
+  if (info.dataFormat === 'channelsLast') return conv2dBackpropInputGemm(b, name, info, dy, w);
+  return viaChannelsLast(b, info, [dy], [true], (nhwc, [dyt]) => conv2dBackpropInputGemm(b, name, nhwc, dyt, w), true);
+}
+
+/** Conv2DBackpropFilter in either data format. */
+export function conv2dBackpropFilter(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, dy: TensorInfo): TensorInfo {
+  if (info.dataFormat === 'channelsLast') return conv2dBackpropFilterGemm(b, name, info, x, dy);
+  return viaChannelsLast(b, info, [x, dy], [true, true], (nhwc, [xt, dyt]) => conv2dBackpropFilterGemm(b, name, nhwc, xt, dyt), false);
+}

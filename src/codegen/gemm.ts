@@ -1,0 +1,411 @@
+// One GEMM engine for every matrix product of the backend: BatchMatMul/_FusedMatMul and the three
+// dense convolutions as implicit GEMMs (forward: im2col of x times the filter; backprop input: the
+// gathered dy times the transposed filter; backprop filter: the gathered x times dy, reducing over
+// N·H·W). A kernel describes its two operands by how to load 4 consecutive elements of them
+// (`GemmOperand`), its epilogue and its store; this file owns the tiling, workgroup staging, register
+// blocking, split-K and the shader text.
+//
+// Scheme. A workgroup computes a BM × BN tile of C = A · B. Per step of BK along K it stages a
+// BM × BK block of A and a BK × BN block of B in workgroup memory, as vec4 along m (n): As[k][m/4],
+// Bs[k][n/4]. The global loads of the next step are issued into registers before the current step's
+// multiply-adds (software pipelining with one register stage). Invocation (tx, ty) accumulates
+// TM × TN outputs: rows 4·(ty + i·BM/TM) + r and columns 4·(tx + j·BN/TN) + c, so that neighbouring
+// invocations read neighbouring vec4s of workgroup memory (no bank conflicts) and store neighbouring
+// vec4s of the output. Split-K: with `splits` > 1 each split covers a multiple of BK of the K range
+// and writes raw partial sums; a second program adds the splits and applies the epilogue.
+import {emitExpr, Expr, exprKey} from './elementwise.js';
+import {Program} from './program.js';
+import {BufferDecl, dispatch1D, ShaderSpec, Uniform, WgslScalar} from './shader.js';
+
+export interface GemmTile {
+  bm: number;
+  bn: number;
+  bk: number;
+  tm: number;
+  tn: number;
+}
+
+/**
+ * How a GEMM reads one operand (A is M × K, B is K × N; "outer" is m for A, n for B). A load slot
+ * reads 4 consecutive elements along `along`: (row, k..k+3) or (row..row+3, k).
+ */
+export interface GemmOperand {
+  /** Buffer binding. `vec4` binds it as array<vec4<type>> (for aligned vector loads). */
+  buffer: BufferDecl;
+  along: 'k'|'outer';
+  /**
+   * WGSL statements run once per load slot before the K loop, given the slot's outer index `row`
+   * (u32; may lie past the matrix): declare per-slot lets suffixed with `s`.
+   */
+  setup: (row: string, s: string) => string;
+  /** WGSL expression: vec4<acc> of the 4 elements at (row, k), zero outside the matrix. */
+  load: (row: string, k: string, s: string) => string;
+  /** Distinguishes operand codes in the shader cache key. */
+  key: string;
+}
+
+/** The output: where element (m, n) of GEMM `batch` goes, and what is applied before the store. */
+export interface GemmOutput {
+  type: WgslScalar;
+  /** Bind the output as vec4 and store 4 columns at once (needs N % 4 == 0 and `index` linear in n). */
+  vec4: boolean;
+  /** WGSL u32 expression of the output index of (m, n), with `outOff` (the batch's offset) in scope. */
+  index: (m: string, n: string) => string;
+  /** Over input(0) = the accumulator and input(i ≥ 1) = extra inputs. */
+  epilogue: Expr;
+  /** WGSL loads of extra input i (1-based) at (m, n). */
+  loadExtra: (i: number, m: string, n: string) => string;
+  extraInputs: BufferDecl[];
+  /** u32 lets of the prologue the epilogue's loads use (passed into the store function). */
+  params?: string[];
+  key: string;
+}
+
+export interface GemmSpec {
+  name: string;
+  m: number;
+  n: number;
+  k: number;
+  /** Independent products (BatchMatMul's batch); each has its own offsets (see `prologue`). */
+  batch: number;
+  acc: WgslScalar;
+  a: GemmOperand;
+  b: GemmOperand;
+  out: GemmOutput;
+  /**
+   * WGSL run first with `batch` (u32) in scope: declares the lets operands and the output use,
+   * at least `outOff` (the output's element offset of this batch).
+   */
+  prologue: string;
+  prologueKey: string;
+  /** Module-scope WGSL (helper functions the operands' loads call). */
+  declarations?: string;
+  uniforms: Uniform[];
+  tile?: GemmTile;
+  splits?: number;
+}
+
+/** Debugging and tuning hooks (bench/): force a tile or a split count. */
+export const gemmTuning: {tile: GemmTile|null; splits: number; unroll: boolean|null} = {tile: null, splits: 0, unroll: null};
+
+/**
+ * Tiles by output shape. Large outputs: 128 × 128 tiles of 256 invocations, 8 × 8 each (the
+ * classic SGEMM shape: 4 workgroup-memory vec4 reads per 64 multiply-adds). Narrow outputs
+ * (convolutions with 64 channels): 128 × 64. Small ones: 64 × 64 so enough workgroups exist.
+ * Matrix × vector shapes: 32 × 64 strips of 4 × 4.
+ */
+export function chooseTile(m: number, n: number): GemmTile {
+  if (gemmTuning.tile) return gemmTuning.tile;
+  if (m <= 16) return {bm: 16, bn: 64, bk: 32, tm: 4, tn: 4};
+  if (n <= 16) return {bm: 64, bn: 16, bk: 32, tm: 4, tn: 4};
+  const tiles = (bm: number, bn: number) => Math.ceil(m / bm) * Math.ceil(n / bn);
+  // H200 sweep (bench/gemm_tune.ts, BENCHMARKS.md): conv 100352×64×576 best at 128×64 or 64×64;
+  // matmul 2048² best at 64×128 (29 TFLOP/s) ahead of 128×128 (27.6) and 64×64 (22).
+  if (n <= 64) return tiles(128, 64) >= 256 ? {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8} : {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
+  if (tiles(64, 128) >= 256) return {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8};
+  return {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
+}
+
+/**
+ * Split-K count: about 600 workgroups (4–5 per compute unit of a 132-unit GPU) when the output
+ * alone gives fewer, each split at least 4 steps of BK long. The H200 sweep of the filter gradient
+ * (576 × 64 outputs, K = 100352) ran 3.3× faster at 64 splits than at 8.
+ */
+export function chooseSplits(spec: {m: number; n: number; k: number; batch: number}, tile: GemmTile): number {
+  if (gemmTuning.splits) return gemmTuning.splits;
+  // Small products: the extra summing dispatch costs more than the parallelism gains.
+  if (spec.m * spec.n * spec.k * spec.batch < 1 << 22) return 1;
+  const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
+  const want = Math.ceil(600 / groups);
+  const maxByK = Math.floor(spec.k / (4 * tile.bk));
+  return Math.max(1, Math.min(want, maxByK, 128));
+}
+
+/** The GEMM as one or two programs. A second program (split-K sum + epilogue) when splits > 1. */
+export function gemmPrograms(spec: GemmSpec): {main: Program; sum: Program|null; splits: number; partialSize: number} {
+  const t = spec.tile ?? chooseTile(spec.m, spec.n);
+  const splits = spec.splits ?? chooseSplits(spec, t);
+  const kTiles = Math.max(1, Math.ceil(spec.k / t.bk));
+  const kPerSplit = Math.ceil(kTiles / splits) * t.bk;
+  const realSplits = Math.max(1, Math.ceil(spec.k / kPerSplit));
+  const main = mainProgram(spec, t, realSplits, kPerSplit);
+  if (realSplits === 1) return {main, sum: null, splits: 1, partialSize: 0};
+  return {main, sum: sumProgram(spec, realSplits), splits: realSplits, partialSize: realSplits * spec.batch * spec.m * spec.n};
+}
+
+function zeroOf(t: WgslScalar): string {
+  return t === 'f32' ? '0.0' : t === 'i32' ? '0' : '0u';
+}
+
+function geometryUniforms(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: number): Uniform[] {
+  const tilesM = Math.ceil(spec.m / t.bm), tilesN = Math.ceil(spec.n / t.bn);
+  return [
+    {name: 'M', type: 'u32', value: spec.m}, {name: 'N', type: 'u32', value: spec.n}, {name: 'K', type: 'u32', value: spec.k},
+    {name: 'tilesM', type: 'u32', value: tilesM}, {name: 'tilesN', type: 'u32', value: tilesN},
+    {name: 'splits', type: 'u32', value: splits}, {name: 'kPerSplit', type: 'u32', value: kPerSplit},
+    {name: 'batches', type: 'u32', value: spec.batch},
+    {name: 'groups', type: 'u32', value: tilesM * tilesN * spec.batch * splits},
+  ];
+}
+
+/** Epilogue + store of 4 columns (n..n+3) of row m; `v` a vec4 of accumulators. */
+function storeFunction(spec: GemmSpec, helpers: Map<string, string>): string {
+  const o = spec.out;
+  const stmts: string[] = [];
+  const result = emitExpr(o.epilogue, i => (i === 0 ? 'x' : o.loadExtra(i, 'm', 'n')), helpers, stmts);
+  const acc = spec.acc;
+  const params = (o.params ?? []).map(p => `, ${p}: u32`).join('');
+  const args = (o.params ?? []).map(p => `, ${p}`).join('');
+  const epi = `fn epilogue(x: ${acc}, m: u32, n: u32, outOff: u32${params}) -> ${o.type} {
+  ${stmts.join('\n  ')}
+  return ${result};
+}`;
+  const store = o.vec4
+    ? `if (m < u.M && n < u.N) {
+    out[(${o.index('m', 'n')}) / 4u] = vec4<${o.type}>(epilogue(v.x, m, n, outOff${args}), epilogue(v.y, m, n + 1u, outOff${args}),
+        epilogue(v.z, m, n + 2u, outOff${args}), epilogue(v.w, m, n + 3u, outOff${args}));
+  }`
+    : `if (m < u.M) {
+    for (var c = 0u; c < 4u; c = c + 1u) {
+      if (n + c < u.N) { out[${o.index('m', 'n + c')}] = epilogue(v[c], m, n + c, outOff${args}); }
+    }
+  }`;
+  return `${epi}
+fn storeOut(m: u32, n: u32, v: vec4<${acc}>, outOff: u32${params}) {
+  ${store}
+}`;
+}
+
+function extraKey(o: GemmOutput): string {
+  return `${o.type}|${o.vec4 ? 'v4' : 's'}|${o.key}|${exprKey(o.epilogue)}|${o.extraInputs.map(e => e.name + e.type).join(',')}`;
+}
+
+function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: number): Program {
+  const threads = (t.bm / t.tm) * (t.bn / t.tn);
+  const txCount = t.bn / t.tn, tyCount = t.bm / t.tm;
+  const slotsA = (t.bm * t.bk) / 4 / threads, slotsB = (t.bn * t.bk) / 4 / threads;
+  if (!Number.isInteger(slotsA) || !Number.isInteger(slotsB) || t.tm % 4 !== 0 || t.tn % 4 !== 0) {
+    throw new Error(`gemm: tile ${JSON.stringify(t)} does not divide into vec4 load slots`);
+  }
+  const partial = splits > 1;
+  const unroll = gemmTuning.unroll ?? true;
+  const uniforms = [...geometryUniforms(spec, t, splits, kPerSplit), ...spec.uniforms];
+  const key = `gemm2|${t.bm},${t.bn},${t.bk},${t.tm},${t.tn}|${spec.acc}|${partial ? 'partial' : extraKey(spec.out)}|` +
+    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${unroll ? 'u' : 'l'}|${spec.declarations ?? ''}|` +
+    spec.uniforms.map(u => u.name + u.type).join(',');
+  const acc = spec.acc;
+  const v4 = `vec4<${acc}>`;
+
+  const shader = (): ShaderSpec => {
+    const helpers = new Map<string, string>();
+    const decls: string[] = [];
+    if (!partial) decls.push(storeFunction(spec, helpers));
+    // Load slots: slot s = lindex + i · threads of the operand's BM·BK/4 (BN·BK/4) vec4s. Along k,
+    // neighbouring invocations take neighbouring k (coalesced when the operand is contiguous in k);
+    // along outer, neighbouring rows.
+    const setup: string[] = [], loads: string[] = [], stores: string[] = [];
+    const slots = (which: 'A'|'B') => {
+      const op = which === 'A' ? spec.a : spec.b;
+      const outer = which === 'A' ? t.bm : t.bn;
+      const base = which === 'A' ? 'm0' : 'n0';
+      const count = which === 'A' ? slotsA : slotsB;
+      const sh = which === 'A' ? 'As' : 'Bs';
+      for (let i = 0; i < count; ++i) {
+        const s = `${which}${i}`;
+        const slot = `(lindex + ${i * threads}u)`;
+        if (op.along === 'k') {
+          setup.push(`let kk${s} = (${slot} % ${t.bk / 4}u) * 4u;`, `let row${s} = ${slot} / ${t.bk / 4}u;`);
+          setup.push(op.setup(`(${base} + row${s})`, s));
+          loads.push(`r${s} = ${op.load(`(${base} + row${s})`, `(k0 + kk${s})`, s)};`);
+          for (let c = 0; c < 4; ++c) {
+            stores.push(`${sh}[(kk${s} + ${c}u) * ${outer / 4}u + row${s} / 4u][row${s} % 4u] = r${s}[${c}];`);
+          }
+        } else {
+          setup.push(`let kk${s} = ${slot} / ${outer / 4}u;`, `let row${s} = (${slot} % ${outer / 4}u) * 4u;`);
+          setup.push(op.setup(`(${base} + row${s})`, s));
+          loads.push(`r${s} = ${op.load(`(${base} + row${s})`, `(k0 + kk${s})`, s)};`);
+          stores.push(`${sh}[kk${s} * ${outer / 4}u + row${s} / 4u] = r${s};`);
+        }
+        setup.push(`var r${s}: ${v4};`);
+      }
+    };
+    slots('A');
+    slots('B');
+    const accDecl: string[] = [], inner: string[] = [], finish: string[] = [];
+    const storeArgs = (spec.out.params ?? []).map(p => `, ${p}`).join('');
+    for (let i = 0; i < t.tm / 4; ++i) inner.push(`let a${i} = As[kk * ${t.bm / 4}u + ty + ${i * tyCount}u];`);
+    for (let j = 0; j < t.tn / 4; ++j) inner.push(`let b${j} = Bs[kk * ${t.bn / 4}u + tx + ${j * txCount}u];`);
+    for (let i = 0; i < t.tm / 4; ++i) {
+      for (let r = 0; r < 4; ++r) {
+        for (let j = 0; j < t.tn / 4; ++j) {
+          const c = `c${i}_${r}_${j}`;
+          accDecl.push(`var ${c} = ${v4}();`);
+          const a = `${v4}(a${i}[${r}])`;
+          inner.push(acc === 'f32' ? `${c} = fma(${a}, b${j}, ${c});` : `${c} = ${c} + ${a} * b${j};`);
+          const m = `m0 + (ty + ${i * tyCount}u) * 4u + ${r}u`;
+          const n = `n0 + (tx + ${j * txCount}u) * 4u`;
+          finish.push(partial ? `storePartial(${m}, ${n}, ${c}, pOff);` : `storeOut(${m}, ${n}, ${c}, outOff${storeArgs});`);
+        }
+      }
+    }
+    if (partial) {
+      const vecN = spec.n % 4 === 0;
+      decls.push(`fn storePartial(m: u32, n: u32, v: ${v4}, pOff: u32) {
+  if (m >= u.M) { return; }
+  ${vecN
+    ? `if (n < u.N) { out[(pOff + m * u.N + n) / 4u] = v; }`
+    : `for (var c = 0u; c < 4u; c = c + 1u) { if (n + c < u.N) { out[pOff + m * u.N + n + c] = v[c]; } }`}
+}`);
+    }
+    const kLoop = unroll ? `${t.bk}u` : 'u.bk';
+    const inputs: BufferDecl[] = [spec.a.buffer, spec.b.buffer, ...(partial ? [] : spec.out.extraInputs)];
+    const outputs: BufferDecl[] = partial
+      ? [{name: 'out', type: acc, vec4: spec.n % 4 === 0}]
+      : [{name: 'out', type: spec.out.type, vec4: spec.out.vec4}];
+    return {
+      inputs,
+      outputs,
+      workgroupSize: [threads, 1, 1],
+      declarations: [
+        ...helpers.values(),
+        `var<workgroup> As: array<${v4}, ${(t.bm * t.bk) / 4}>;`,
+        `var<workgroup> Bs: array<${v4}, ${(t.bn * t.bk) / 4}>;`,
+        spec.declarations ?? '',
+        ...decls,
+      ].join('\n'),
+      body: `
+  let g = wid.x + wid.y * nwg.x;
+  if (g >= u.groups) { return; }
+  let tnIdx = g % u.tilesN;
+  var rest = g / u.tilesN;
+  let tmIdx = rest % u.tilesM;
+  rest = rest / u.tilesM;
+  let split = rest % u.splits;
+  let batch = rest / u.splits;
+  ${spec.prologue}
+  let pOff = (split * u.batches + batch) * u.M * u.N;
+  let m0 = tmIdx * ${t.bm}u;
+  let n0 = tnIdx * ${t.bn}u;
+  let tx = lindex % ${txCount}u;
+  let ty = lindex / ${txCount}u;
+  let kBegin = split * u.kPerSplit;
+  let kEnd = min(u.K, kBegin + u.kPerSplit);
+  ${setup.join('\n  ')}
+  ${accDecl.join('\n  ')}
+  var k0 = kBegin;
+  if (k0 < kEnd) {
+    ${loads.join('\n    ')}
+  }
+  loop {
+    if (k0 >= kEnd) { break; }
+    ${stores.join('\n    ')}
+    workgroupBarrier();
+    k0 = k0 + ${t.bk}u;
+    if (k0 < kEnd) {
+      ${loads.join('\n      ')}
+    }
+    for (var kk = 0u; kk < ${kLoop}; kk = kk + 1u) {
+      ${inner.join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  ${finish.join('\n  ')}`,
+    };
+  };
+  const uni = unroll ? uniforms : [...uniforms, {name: 'bk', type: 'u32' as const, value: t.bk}];
+  const groups = Math.ceil(spec.m / t.bm) * Math.ceil(spec.n / t.bn) * spec.batch * splits;
+  return {name: spec.name, key, shader, uniforms: uni, dispatch: dispatch1D(groups, 1)};
+}
+
+/** Split-K: out = epilogue(Σ over splits of the partials), 4 columns per invocation. */
+function sumProgram(spec: GemmSpec, splits: number): Program {
+  const acc = spec.acc;
+  const nq = Math.ceil(spec.n / 4);
+  const count = spec.batch * spec.m * nq;
+  const wg = 64;
+  const vecN = spec.n % 4 === 0;
+  const uniforms: Uniform[] = [
+    {name: 'M', type: 'u32', value: spec.m}, {name: 'N', type: 'u32', value: spec.n},
+    {name: 'nq', type: 'u32', value: nq}, {name: 'count', type: 'u32', value: count},
+    {name: 'splits', type: 'u32', value: splits}, {name: 'batches', type: 'u32', value: spec.batch},
+    ...spec.uniforms,
+  ];
+  const key = `gemm2sum|${acc}|${vecN}|${extraKey(spec.out)}|${spec.prologueKey}|${spec.uniforms.map(u => u.name + u.type).join(',')}`;
+  const shader = (): ShaderSpec => {
+    const helpers = new Map<string, string>();
+    const store = storeFunction(spec, helpers);
+    const read = vecN
+      ? 'part[(s * u.batches * u.M * u.N + base) / 4u]'
+      : `vec4<${acc}>(${[0, 1, 2, 3].map(c => `select(${zeroOf(acc)}, part[s * u.batches * u.M * u.N + base + ${c}u], n + ${c}u < u.N)`).join(', ')})`;
+    return {
+      inputs: [{name: 'part', type: acc, vec4: vecN}, ...spec.out.extraInputs],
+      outputs: [{name: 'out', type: spec.out.type, vec4: spec.out.vec4}],
+      workgroupSize: [wg, 1, 1],
+      declarations: [...helpers.values(), store].join('\n'),
+      body: `
+  if (flatId >= u.count) { return; }
+  let q = flatId % u.nq;
+  let row = flatId / u.nq;
+  let m = row % u.M;
+  let batch = row / u.M;
+  ${spec.prologue}
+  let n = q * 4u;
+  let base = (batch * u.M + m) * u.N + n;
+  var v = vec4<${acc}>();
+  for (var s = 0u; s < u.splits; s = s + 1u) {
+    v = v + ${read};
+  }
+  storeOut(m, n, v, outOff${(spec.out.params ?? []).map(p => `, ${p}`).join('')});`,
+    };
+  };
+  return {name: spec.name, key, shader, uniforms, dispatch: dispatch1D(count, wg)};
+}
+
+/**
+ * A dense row-major matrix operand: element (row, k) at `offset + row·ld + k` (contiguous in k) or
+ * `offset + k·ld + row` (contiguous in row), zero outside rows × K. `vec4` (aligned vector loads)
+ * needs the contiguous extent and `ld` and `offset` to be multiples of 4.
+ */
+export function denseOperand(o: {name: string; type: WgslScalar; acc: WgslScalar; contiguous: 'k'|'outer'; vec4: boolean;
+                                 offset: string; ld: string; rows: string}): GemmOperand {
+  const conv = (v: string) => (o.type === o.acc ? v : `vec4<${o.acc}>(${v})`);
+  const conv1 = (v: string) => (o.type === o.acc ? v : `${o.acc}(${v})`);
+  const zero = `vec4<${o.acc}>()`;
+  const at = (row: string, k: string) => (o.contiguous === 'k' ? `${o.offset} + ${row} * ${o.ld} + ${k}` : `${o.offset} + ${k} * ${o.ld} + ${row}`);
+  const load = (row: string, k: string): string => {
+    if (o.vec4) return `select(${zero}, ${conv(`${o.name}[(${at(row, k)}) / 4u]`)}, ${row} < ${o.rows} && ${k} < u.K)`;
+    const comps = [0, 1, 2, 3].map(c => {
+      const [r, kc] = o.contiguous === 'k' ? [row, `${k} + ${c}u`] : [`${row} + ${c}u`, k];
+      return `select(${zeroOf(o.acc)}, ${conv1(`${o.name}[${at(r, kc)}]`)}, ${r} < ${o.rows} && ${kc} < u.K)`;
+    });
+    return `vec4<${o.acc}>(${comps.join(', ')})`;
+  };
+  return {
+    buffer: {name: o.name, type: o.type, vec4: o.vec4},
+    along: o.contiguous,
+    setup: () => '',
+    load: (row, k) => load(row, k),
+    key: `dense:${o.name}:${o.type}:${o.contiguous}:${o.vec4 ? 4 : 1}:${o.offset}:${o.ld}:${o.rows}`,
+  };
+}
+
+/** What runGemm needs of the backend (kept structural: codegen does not import the backend). */
+interface GemmBackend {
+  runProgram(program: Program, inputs: TensorLike[], shape: number[], dtype: 'float32'|'int32'|'bool'): TensorLike;
+  disposeIntermediateTensorInfo(t: TensorLike): void;
+}
+type TensorLike = {dataId: object; shape: number[]; dtype: string};
+
+/**
+ * Record the GEMM: inputs a, b (the operands' tensors) and the epilogue's extra tensors; returns
+ * the output tensor of `shape`. Split-K records the partial sums and their sum as two nodes.
+ */
+export function runGemm<T extends TensorLike>(backend: GemmBackend, spec: GemmSpec, operands: [T, T], extras: T[], shape: number[],
+                                              dtype: 'float32'|'int32'|'bool'): T {
+  const {main, sum, partialSize} = gemmPrograms(spec);
+  if (!sum) return backend.runProgram(main, [...operands, ...extras], shape, dtype) as T;
+  const partial = backend.runProgram(main, operands, [partialSize], spec.acc === 'f32' ? 'float32' : 'int32');
+  const out = backend.runProgram(sum, [partial, ...extras], shape, dtype) as T;
+  backend.disposeIntermediateTensorInfo(partial);
+  return out;
+}
