@@ -7,6 +7,9 @@ import {_FusedMatMul, _FusedMatMulAttrs, backend_util, BatchMatMul, BatchMatMulA
 import {MpsgpuBackend} from '../src/backend.js';
 import {Expr} from '../src/codegen/elementwise.js';
 import {denseOperand, GemmSpec, runGemm} from '../src/codegen/gemm.js';
+import {Program} from '../src/codegen/program.js';
+import {SGM_TILINGS, sgmMatmulProgram, SubgroupMatrixSupport, subgroupMatrixSupport} from '../src/codegen/subgroup_matrix.js';
+import {flags} from '../src/flags.js';
 import {arrayUniforms, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
 import {input, inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
 import {binaryExpr} from './binary.js';
@@ -132,6 +135,15 @@ export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo
     return out;
   }
 
+  const tensorCores = tensorCoreMatMul(backend, a, b, transposeA, transposeB, util.sizeFromShape(outBatch), m, n, k);
+  if (tensorCores) {
+    const product = backend.runProgram(tensorCores, [a, b], mmShape, 'float32');
+    if (!bias && activation === 'linear') return product;
+    const out = applyEpilogueElementwise(backend, kernel, product, bias, activation, prelu, epilogue.leakyreluAlpha);
+    backend.disposeIntermediateTensorInfo(product);
+    return out;
+  }
+
   const computeDtype = upcastType(a.dtype, b.dtype);
   const acc: WgslScalar = computeDtype === 'float32' ? 'f32' : 'i32';
   const extraInputs: Array<{name: string; type: WgslScalar}> = [];
@@ -196,6 +208,28 @@ export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo
     uniforms,
   };
   return runGemm(backend, spec, [a, b], extraTensors, mmShape, outDtype as 'float32'|'int32'|'bool');
+}
+
+const tensorCoreSupport = new WeakMap<object, SubgroupMatrixSupport>();
+
+/**
+ * The tensor-core program for a float32 product (MPSGPU_MATMUL_TENSOR_CORES, no transposes, one
+ * batch) where the device offers f16 → f32 subgroup matrices; null otherwise.
+ */
+function tensorCoreMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean,
+                          batch: number, m: number, n: number, k: number): Program|null {
+  if (!flags.matmulTensorCores || a.dtype !== 'float32' || b.dtype !== 'float32' || transposeA || transposeB ||
+      batch !== 1 || m * n * k === 0) {
+    return null;
+  }
+  const gpu = backend.gpu;
+  let support = tensorCoreSupport.get(gpu.device);
+  if (!support) {
+    support = subgroupMatrixSupport({features: gpu.device.features, info: gpu.adapter.info} as unknown as {features: GPUSupportedFeatures});
+    tensorCoreSupport.set(gpu.device, support);
+  }
+  if (support.usable.length === 0) return null;
+  return sgmMatmulProgram({config: support.usable[0], tiling: SGM_TILINGS[0], subgroupSize: support.subgroupMaxSize}, m, n, k);
 }
 
 /** The epilogue as elementwise nodes (bias or prelu weights that broadcast beyond the product). */

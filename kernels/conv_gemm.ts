@@ -13,6 +13,7 @@ import {denseOperand, GemmOperand, GemmSpec, runGemm} from '../src/codegen/gemm.
 import {Program} from '../src/codegen/program.js';
 import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
 
+import {flags} from '../src/flags.js';
 import {reshapeView} from '../src/kernel_util.js';
 
 import {applyEpilogueElementwise, batchMatMul} from './BatchMatMul.js';
@@ -42,17 +43,33 @@ function im2colOperand(vec4: boolean): GemmOperand {
   let xr${s} = ((p${s} / u.outW) % u.outH) * u.sH - u.padT;
   let xc${s} = (p${s} % u.outW) * u.sW - u.padL;`;
   const loadAt = (s: string, k: string, width: 1|4) => `loadX${width}(ok${s}, xb${s}, xr${s}, xc${s}, ${k})`;
+  if (!vec4) {
+    return {buffer: {name: 'x', type: 'f32', vec4}, along: 'k', setup, key: 'im2col1',
+            load: (_row, k, s) => fourLoads(c => loadAt(s, `${k} + ${c}u`, 1))};
+  }
+  // 4-aligned channels: the slot's (kr, kc, d1) advance incrementally (no divisions per step).
   return {
     buffer: {name: 'x', type: 'f32', vec4},
     along: 'k',
     setup,
-    load: (_row, k, s) => (vec4 ? loadAt(s, k, 4) : fourLoads(c => loadAt(s, `${k} + ${c}u`, 1))),
-    key: `im2col${vec4 ? 4 : 1}`,
+    kInit: (k, s) => `var d1${s} = i32(${k}) % u.inC;
+  var kc${s} = (i32(${k}) / u.inC) % u.fW;
+  var kr${s} = i32(${k}) / (u.inC * u.fW);`,
+    kAdvance: (step, s) => `d1${s} = d1${s} + ${step};
+      while (d1${s} >= u.inC) { d1${s} = d1${s} - u.inC; kc${s} = kc${s} + 1; if (kc${s} == u.fW) { kc${s} = 0; kr${s} = kr${s} + 1; } }`,
+    load: (_row, k, s) => `loadX4at(ok${s} && ${k} < u.K, xb${s}, xr${s} + kr${s} * u.dH, xc${s} + kc${s} * u.dW, d1${s})`,
+    key: 'im2col4inc',
   };
 }
 
 /** x at (image b·inH-row base, row, col) for flattened filter index k = (kr·fW + kc)·inC + d1. */
 function xLoaderDecl(vec4: boolean): string {
+  if (vec4) {
+    return `fn loadX4at(ok: bool, xb: i32, xr: i32, xc: i32, d1: i32) -> vec4<f32> {
+  if (!ok || xr < 0 || xr >= u.inH || xc < 0 || xc >= u.inW) { return vec4<f32>(); }
+  return x[(((xb + xr) * u.inW + xc) * u.inC + d1) / 4];
+}`;
+  }
   const width = vec4 ? 4 : 1;
   const type = vec4 ? 'vec4<f32>' : 'f32';
   return `fn loadX${width}(ok: bool, xb: i32, xr0: i32, xc0: i32, k: u32) -> ${type} {
@@ -114,10 +131,16 @@ function asMatrices(b: MpsgpuBackend, ...pairs: Array<[TensorInfo, number, numbe
   }};
 }
 
+/** Half-precision staging and accumulation where asked for (MPSGPU_CONV_F16) and available. */
+function convPrecision(b: MpsgpuBackend): 'f32'|'f16' {
+  return flags.convF16 && b.gpu.features.has('shader-f16') ? 'f16' : 'f32';
+}
+
 /** y = conv2d(x, w) then the epilogue, NHWC. */
 export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, w: TensorInfo, e?: Epilogue): TensorInfo {
   const vectorOrNone = (t?: TensorInfo) => !t || t.shape.length <= 1;
-  if (isPointwise(info) && vectorOrNone(e?.bias) && vectorOrNone(e?.preluWeights)) {
+  const precision = convPrecision(b);
+  if (isPointwise(info) && precision === 'f32' && vectorOrNone(e?.bias) && vectorOrNone(e?.preluWeights)) {
     const pixels = info.batchSize * info.inHeight * info.inWidth;
     const {views: [xm, wm], done} = asMatrices(b, [x, pixels, info.inChannels], [w, info.inChannels, info.outChannels]);
     return done(batchMatMul(b, xm, wm, false, false, e ? {bias: e.bias, activation: e.activation,
@@ -130,7 +153,7 @@ export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: 
   const epi = epilogueLoads(e, info.outShape);
   const expr = epilogueExprOf(e);
   const spec: GemmSpec = {
-    name, m, n, k, batch: 1, acc: 'f32',
+    name, m, n, k, batch: 1, acc: 'f32', precision,
     a: im2colOperand(vecX),
     b: denseOperand({name: 'w', type: 'f32', acc: 'f32', contiguous: 'outer', vec4: n % 4 === 0, offset: '0u', ld: 'u.N', rows: 'u.N'}),
     out: {
@@ -249,7 +272,7 @@ function backpropInputAsForward(b: MpsgpuBackend, name: string, info: Conv2DInfo
 /** dx = the gradient of conv2d with respect to x, NHWC. */
 export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
   const dyExact = dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth;
-  if (isPointwise(info) && dyExact) {
+  if (isPointwise(info) && dyExact && convPrecision(b) === 'f32') {
     const pixels = info.batchSize * info.inHeight * info.inWidth;
     const {views: [dym, wm], done} = asMatrices(b, [dy, pixels, info.outChannels], [w, info.inChannels, info.outChannels]);
     return done(batchMatMul(b, dym, wm, false, true, {}, name), info.inShape);
@@ -261,7 +284,7 @@ export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Co
   const vecDy = info.outChannels % 4 === 0;
   const [, dyH, dyW, dyC] = dy.shape;
   const spec: GemmSpec = {
-    name, m, n, k, batch: 1, acc: 'f32',
+    name, m, n, k, batch: 1, acc: 'f32', precision: convPrecision(b),
     a: dyGatherOperand(vecDy),
     b: transposedFilterOperand(vecDy),
     out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),
@@ -283,12 +306,19 @@ function patchOperand(vec4: boolean): GemmOperand {
   let rOff${s} = (q${s} / (u.inC * u.fW)) * u.dH - u.padT;
   let cOff${s} = ((q${s} / u.inC) % u.fW) * u.dW - u.padL;`;
   if (vec4) {
+    // The slot's output position (image, yr, yc) advances incrementally along k.
     return {
       buffer: {name: 'x', type: 'f32', vec4: true},
       along: 'outer',
       setup: rowSetup,
-      load: (_row, k, s) => `loadPatch4(ok${s}, d1${s}, rOff${s}, cOff${s}, ${k})`,
-      key: 'patch4',
+      kInit: (k, s) => `var yc${s} = i32(${k}) % u.outW;
+  var yr${s} = (i32(${k}) / u.outW) % u.outH;
+  var yb${s} = i32(${k}) / (u.outW * u.outH);`,
+      kAdvance: (step, s) => `yc${s} = yc${s} + ${step};
+      while (yc${s} >= u.outW) { yc${s} = yc${s} - u.outW; yr${s} = yr${s} + 1; if (yr${s} == u.outH) { yr${s} = 0; yb${s} = yb${s} + 1; } }`,
+      load: (_row, k, s) =>
+        `loadPatch4at(ok${s} && ${k} < u.K, yb${s}, yr${s} * u.sH + rOff${s}, yc${s} * u.sW + cOff${s}, d1${s})`,
+      key: 'patch4inc',
     };
   }
   // Four rows, each its own (kr, kc, d1).
@@ -302,6 +332,12 @@ function patchOperand(vec4: boolean): GemmOperand {
 }
 
 function patchLoaderDecl(vec4: boolean): string {
+  if (vec4) {
+    return `fn loadPatch4at(ok: bool, b: i32, xr: i32, xc: i32, d1: i32) -> vec4<f32> {
+  if (!ok || xr < 0 || xr >= u.inH || xc < 0 || xc >= u.inW) { return vec4<f32>(); }
+  return x[(((b * u.inH + xr) * u.inW + xc) * u.inC + d1) / 4];
+}`;
+  }
   const width = vec4 ? 4 : 1;
   const type = vec4 ? 'vec4<f32>' : 'f32';
   return `fn loadPatch${width}(ok: bool, d1: i32, rOff: i32, cOff: i32, k: u32) -> ${type} {

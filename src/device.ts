@@ -2,7 +2,9 @@
 import {SyncWaiter} from './runtime/runtime.js';
 
 /** Optional features mpsgpu uses where the adapter has them. */
-export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query',
+  // Tensor cores from WGSL (Dawn, behind the toggle allow_unsafe_apis): MPSGPU_MATMUL_TENSOR_CORES.
+  'chromium-experimental-subgroup-matrix'] as const;
 export type OptionalFeature = typeof OPTIONAL_FEATURES[number];
 
 /** Limits asked at the adapter's maximum: big tensors and big workgroup tiles need them. */

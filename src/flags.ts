@@ -15,9 +15,27 @@ ENV.registerFlag('MPSGPU_MAX_IN_FLIGHT', () => 2);
 /** Keep at most this many bytes of free buffers in the pool after each flush (-1: no trimming). */
 ENV.registerFlag('MPSGPU_POOL_FREE_BYTES', () => -1);
 
+/**
+ * Conv2D, FusedConv2D and Conv2DBackpropInput (conv2dTranspose) stage and accumulate in half
+ * precision where the adapter has shader-f16 (like MPS's accumulator precision option): faster
+ * where f16 math is, at the error bound measured in test/conv_f16.spec.ts. Off by default.
+ */
+ENV.registerFlag('MPSGPU_CONV_F16', () => false);
+
+/**
+ * Float32 matrix products (BatchMatMul/_FusedMatMul without transposes, one batch) run on tensor
+ * cores through subgroup matrices where the adapter offers f16 → f32 configs (Dawn:
+ * chromium-experimental-subgroup-matrix; in Node set MPSGPU_DAWN_TOGGLES=allow_unsafe_apis,
+ * vulkan_enable_f16_on_nvidia). Inputs are rounded to f16, products accumulate in f32: error at
+ * most sgmErrorBound(K) · Σ|a||b| (src/codegen/subgroup_matrix.ts). Off by default.
+ */
+ENV.registerFlag('MPSGPU_MATMUL_TENSOR_CORES', () => false);
+
 export const flags = {
   get eager(): boolean { return ENV.getBool('MPSGPU_EAGER'); },
   get flushThreshold(): number { return ENV.getNumber('MPSGPU_FLUSH_THRESHOLD'); },
   get maxInFlight(): number { return ENV.getNumber('MPSGPU_MAX_IN_FLIGHT'); },
   get poolFreeBytes(): number { return ENV.getNumber('MPSGPU_POOL_FREE_BYTES'); },
+  get convF16(): boolean { return ENV.getBool('MPSGPU_CONV_F16'); },
+  get matmulTensorCores(): boolean { return ENV.getBool('MPSGPU_MATMUL_TENSOR_CORES'); },
 };

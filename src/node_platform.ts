@@ -21,4 +21,7 @@ function loadSyncWaiter(): SyncWaiter|null {
   }
 }
 
-setDevicePlatform({gpu: create([]) as unknown as GPU, syncWaiter: loadSyncWaiter()});
+// Dawn toggles from the environment, e.g. MPSGPU_DAWN_TOGGLES=vulkan_enable_f16_on_nvidia (Dawn offers
+// shader-f16 on NVIDIA's Vulkan driver only with it) or allow_unsafe_apis (subgroup matrices).
+const toggles = (typeof process !== 'undefined' && process.env.MPSGPU_DAWN_TOGGLES) || '';
+setDevicePlatform({gpu: create(toggles ? [`enable-dawn-features=${toggles}`] : []) as unknown as GPU, syncWaiter: loadSyncWaiter()});

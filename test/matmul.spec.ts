@@ -27,6 +27,14 @@ describeLazyAndEager('BatchMatMul matches tfjs-backend-cpu', () => {
     }
   }
 
+  // The engine's larger tiles (64×128, 64×64 of 8×8, 128×64) and split-K (src/codegen/gemm.ts
+  // chooseTile / chooseSplits pick them by shape), with edges off the tile multiples.
+  for (const [m, k, n] of [[1030, 40, 1030], [700, 24, 300], [33000, 8, 40], [64, 20000, 70]] as Array<[number, number, number]>) {
+    it(`engine tiles and split-K: [${m}x${k}] x [${k}x${n}]`, async () => {
+      await expectMatchesCpu(() => tf.matMul(operand(m, k, false, [], m), operand(k, n, false, [], n)), 1e-3);
+    });
+  }
+
   const BATCHES: Array<[number[], number[]]> = [
     [[1], [1]], [[3], [3]], [[1], [4]], [[4], [1]], [[4], []], [[], [3]], [[2, 3], [3]], [[2, 3], [2, 3]],
     [[2, 1, 3], [3]], [[1, 2, 2], []],

@@ -40,6 +40,13 @@ export interface GemmOperand {
   setup: (row: string, s: string) => string;
   /** WGSL expression: vec4<acc> of the 4 elements at (row, k), zero outside the matrix. */
   load: (row: string, k: string, s: string) => string;
+  /**
+   * Incremental addressing (optional): statements declaring per-slot state for the slot's first
+   * k (run once), and statements advancing it by `step` along k (run before each later load), so
+   * that `load` need not decompose k with divisions every step.
+   */
+  kInit?: (k: string, s: string) => string;
+  kAdvance?: (step: number, s: string) => string;
   /** Distinguishes operand codes in the shader cache key. */
   key: string;
 }
@@ -83,6 +90,12 @@ export interface GemmSpec {
   uniforms: Uniform[];
   tile?: GemmTile;
   splits?: number;
+  /**
+   * 'f16': stage and multiply-accumulate in half precision (needs shader-f16; f32 accumulators
+   * only): twice the values per register and per byte of workgroup memory, as MPS's accumulator
+   * precision option. Results are stored as f32; split-K partials are summed in f32.
+   */
+  precision?: 'f32'|'f16';
 }
 
 /** Debugging and tuning hooks (bench/): force a tile or a split count. */
@@ -94,11 +107,14 @@ export const gemmTuning: {tile: GemmTile|null; splits: number; unroll: boolean|n
  * (convolutions with 64 channels): 128 × 64. Small ones: 64 × 64 so enough workgroups exist.
  * Matrix × vector shapes: 32 × 64 strips of 4 × 4.
  */
-export function chooseTile(m: number, n: number): GemmTile {
+export function chooseTile(m: number, n: number, k: number): GemmTile {
   if (gemmTuning.tile) return gemmTuning.tile;
   if (m <= 16) return {bm: 16, bn: 64, bk: 32, tm: 4, tn: 4};
   if (n <= 16) return {bm: 64, bn: 16, bk: 32, tm: 4, tn: 4};
   const tiles = (bm: number, bn: number) => Math.ceil(m / bm) * Math.ceil(n / bn);
+  // Small outputs with short reductions (batch-1 convolutions): 32 × 32 tiles give the GPU more
+  // workgroups in one dispatch; long reductions split K instead.
+  if (tiles(64, 64) < 128 && k <= 4096) return {bm: 32, bn: 32, bk: 16, tm: 4, tn: 4};
   // H200 sweep (bench/gemm_tune.ts, BENCHMARKS.md): conv 100352×64×576 best at 128×64 or 64×64;
   // matmul 2048² best at 64×128 (29 TFLOP/s) ahead of 128×128 (27.6) and 64×64 (22).
   if (n <= 64) return tiles(128, 64) >= 256 ? {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8} : {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
@@ -113,9 +129,9 @@ export function chooseTile(m: number, n: number): GemmTile {
  */
 export function chooseSplits(spec: {m: number; n: number; k: number; batch: number}, tile: GemmTile): number {
   if (gemmTuning.splits) return gemmTuning.splits;
-  // Small products: the extra summing dispatch costs more than the parallelism gains.
-  if (spec.m * spec.n * spec.k * spec.batch < 1 << 22) return 1;
   const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
+  // Short reductions, or enough workgroups already: the summing dispatch would cost more.
+  if (spec.k < 16 * tile.bk || groups >= 300) return 1;
   const want = Math.ceil(600 / groups);
   const maxByK = Math.floor(spec.k / (4 * tile.bk));
   return Math.max(1, Math.min(want, maxByK, 128));
@@ -123,7 +139,7 @@ export function chooseSplits(spec: {m: number; n: number; k: number; batch: numb
 
 /** The GEMM as one or two programs. A second program (split-K sum + epilogue) when splits > 1. */
 export function gemmPrograms(spec: GemmSpec): {main: Program; sum: Program|null; splits: number; partialSize: number} {
-  const t = spec.tile ?? chooseTile(spec.m, spec.n);
+  const t = spec.tile ?? chooseTile(spec.m, spec.n, spec.k);
   const splits = spec.splits ?? chooseSplits(spec, t);
   const kTiles = Math.max(1, Math.ceil(spec.k / t.bk));
   const kPerSplit = Math.ceil(kTiles / splits) * t.bk;
@@ -191,10 +207,14 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
   const unroll = gemmTuning.unroll ?? true;
   const uniforms = [...geometryUniforms(spec, t, splits, kPerSplit), ...spec.uniforms];
   const key = `gemm2|${t.bm},${t.bn},${t.bk},${t.tm},${t.tn}|${spec.acc}|${partial ? 'partial' : extraKey(spec.out)}|` +
-    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${unroll ? 'u' : 'l'}|${spec.declarations ?? ''}|` +
+    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${unroll ? 'u' : 'l'}|${spec.precision ?? 'f32'}|${spec.declarations ?? ''}|` +
     spec.uniforms.map(u => u.name + u.type).join(',');
   const acc = spec.acc;
-  const v4 = `vec4<${acc}>`;
+  const half = spec.precision === 'f16' && acc === 'f32';
+  // The type of staged values and accumulators; loads and stores convert at the edges.
+  const v4 = half ? 'vec4<f16>' : `vec4<${acc}>`;
+  const toCompute = (v: string) => (half ? `vec4<f16>(${v})` : v);
+  const toAcc = (v: string) => (half ? `vec4<f32>(${v})` : v);
 
   const shader = (): ShaderSpec => {
     const helpers = new Map<string, string>();
@@ -203,7 +223,7 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
     // Load slots: slot s = lindex + i · threads of the operand's BM·BK/4 (BN·BK/4) vec4s. Along k,
     // neighbouring invocations take neighbouring k (coalesced when the operand is contiguous in k);
     // along outer, neighbouring rows.
-    const setup: string[] = [], loads: string[] = [], stores: string[] = [];
+    const setup: string[] = [], loads: string[] = [], stores: string[] = [], advance: string[] = [];
     const slots = (which: 'A'|'B') => {
       const op = which === 'A' ? spec.a : spec.b;
       const outer = which === 'A' ? t.bm : t.bn;
@@ -216,17 +236,21 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
         if (op.along === 'k') {
           setup.push(`let kk${s} = (${slot} % ${t.bk / 4}u) * 4u;`, `let row${s} = ${slot} / ${t.bk / 4}u;`);
           setup.push(op.setup(`(${base} + row${s})`, s));
-          loads.push(`r${s} = ${op.load(`(${base} + row${s})`, `(k0 + kk${s})`, s)};`);
+          loads.push(`r${s} = ${toCompute(op.load(`(${base} + row${s})`, `(k0 + kk${s})`, s))};`);
           for (let c = 0; c < 4; ++c) {
             stores.push(`${sh}[(kk${s} + ${c}u) * ${outer / 4}u + row${s} / 4u][row${s} % 4u] = r${s}[${c}];`);
           }
         } else {
           setup.push(`let kk${s} = ${slot} / ${outer / 4}u;`, `let row${s} = (${slot} % ${outer / 4}u) * 4u;`);
           setup.push(op.setup(`(${base} + row${s})`, s));
-          loads.push(`r${s} = ${op.load(`(${base} + row${s})`, `(k0 + kk${s})`, s)};`);
+          loads.push(`r${s} = ${toCompute(op.load(`(${base} + row${s})`, `(k0 + kk${s})`, s))};`);
           stores.push(`${sh}[kk${s} * ${outer / 4}u + row${s} / 4u] = r${s};`);
         }
         setup.push(`var r${s}: ${v4};`);
+        if (op.kInit && op.kAdvance) {
+          setup.push(op.kInit(`(kBegin + kk${s})`, s));
+          advance.push(op.kAdvance(t.bk, s));
+        }
       }
     };
     slots('A');
@@ -244,13 +268,13 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
           inner.push(acc === 'f32' ? `${c} = fma(${a}, b${j}, ${c});` : `${c} = ${c} + ${a} * b${j};`);
           const m = `m0 + (ty + ${i * tyCount}u) * 4u + ${r}u`;
           const n = `n0 + (tx + ${j * txCount}u) * 4u`;
-          finish.push(partial ? `storePartial(${m}, ${n}, ${c}, pOff);` : `storeOut(${m}, ${n}, ${c}, outOff${storeArgs});`);
+          finish.push(partial ? `storePartial(${m}, ${n}, ${toAcc(c)}, pOff);` : `storeOut(${m}, ${n}, ${toAcc(c)}, outOff${storeArgs});`);
         }
       }
     }
     if (partial) {
       const vecN = spec.n % 4 === 0;
-      decls.push(`fn storePartial(m: u32, n: u32, v: ${v4}, pOff: u32) {
+      decls.push(`fn storePartial(m: u32, n: u32, v: vec4<${acc}>, pOff: u32) {
   if (m >= u.M) { return; }
   ${vecN
     ? `if (n < u.N) { out[(pOff + m * u.N + n) / 4u] = v; }`
@@ -263,6 +287,7 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
       ? [{name: 'out', type: acc, vec4: spec.n % 4 === 0}]
       : [{name: 'out', type: spec.out.type, vec4: spec.out.vec4}];
     return {
+      f16: half,
       inputs,
       outputs,
       workgroupSize: [threads, 1, 1],
@@ -302,6 +327,7 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
     workgroupBarrier();
     k0 = k0 + ${t.bk}u;
     if (k0 < kEnd) {
+      ${advance.join('\n      ')}
       ${loads.join('\n      ')}
     }
     for (var kk = 0u; kk < ${kLoop}; kk = kk + 1u) {

@@ -44,6 +44,8 @@ export interface ShaderSpec {
   body: string;
   /** Needs `enable f16;`. */
   f16?: boolean;
+  /** Further WGSL extensions to enable (`enable subgroups;`, …), emitted after `enable f16;`. */
+  extensions?: string[];
 }
 
 /** Max workgroups per dispatch dimension that every WebGPU adapter accepts. */
@@ -60,6 +62,7 @@ export function dispatch1D(count: number, size: number): [number, number, number
 export function buildShader(spec: ShaderSpec, uniforms: Array<Pick<Uniform, 'name'|'type'>>): string {
   const lines: string[] = [];
   if (spec.f16) lines.push('enable f16;');
+  for (const extension of spec.extensions ?? []) lines.push(`enable ${extension};`);
   if (uniforms.length > 0) {
     lines.push('struct Uniforms {');
     for (const uniform of uniforms) lines.push(`  ${uniform.name}: ${uniform.type},`);
