@@ -67,6 +67,20 @@ async function main() {
      [0, 32, 64, 128]],
   ];
   console.log('case\ttile\tsplits\tms\tTFLOP/s');
+  if (process.argv.includes('--tensor-cores')) {
+    // MPSGPU_MATMUL_TENSOR_CORES against the f32 engine, same inputs (needs the Dawn toggles).
+    const big = [tf.randomUniform([4096, 4096]), tf.randomUniform([4096, 4096])];
+    for (const on of [false, true]) {
+      tf.env().set('MPSGPU_MATMUL_TENSOR_CORES', on);
+      for (const [name, x, y] of [['matmul 2048', a, b], ['matmul 4096', big[0], big[1]]] as Array<[string, tf.Tensor, tf.Tensor]>) {
+        const ms = await time(() => tf.matMul(x, y));
+        const n = x.shape[0];
+        console.log(`${name}\t${on ? 'tensor cores (f16 in, f32 acc)' : 'f32 engine'}\t-\t${ms.toFixed(3)}\t${(2 * n ** 3 / ms / 1e9).toFixed(1)}`);
+      }
+    }
+    tf.env().set('MPSGPU_MATMUL_TENSOR_CORES', false);
+    return;
+  }
   for (const [name, flops, f, splitList] of cases) {
     if (filter && !name.includes(filter)) continue;
     for (const tile of TILES) {

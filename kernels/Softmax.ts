@@ -3,7 +3,8 @@
 // x - max is Infinity - Infinity, NaN). exp is Exp's expF32, NaN in, NaN out, said explicitly
 // (the builtin's exp(NaN) is unspecified: +Infinity on SwiftShader).
 // Rows of up to 32 elements: one invocation per row. Longer rows: one workgroup per row (max and sum
-// as trees in workgroup memory). Very long rows, few: composed of two-pass reductions.
+// as trees in workgroup memory), read as vec4 where the row length is a multiple of 4. Very long
+// rows, few: composed of two-pass reductions.
 import {KernelConfig, Softmax, SoftmaxAttrs, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
@@ -35,37 +36,46 @@ function softmaxProgram(rows: number, cols: number): Program {
   var m = -infF32();
   for (var c = 0u; c < u.cols; c = c + 1u) { m = maxNan(m, x[base + c]); }
   var s = 0.0;
-  for (var c = 0u; c < u.cols; c = c + 1u) { s = s + expF32(x[base + c] - m); }
-  for (var c = 0u; c < u.cols; c = c + 1u) { out[base + c] = expF32(x[base + c] - m) / s; }`,
+  for (var c = 0u; c < u.cols; c = c + 1u) { let e = expF32(x[base + c] - m); out[base + c] = e; s = s + e; }
+  for (var c = 0u; c < u.cols; c = c + 1u) { out[base + c] = out[base + c] / s; }`,
     });
     return {name: Softmax, key: 'softmax1', shader, uniforms, dispatch: dispatch1D(rows, wg)};
   }
-  const wg = workgroupFor(cols);
+  // Rows of a multiple of 4: vec4 loads and stores (a quarter of the loop trips and loads).
+  const vec = cols % 4 === 0 ? 4 : 1;
+  const wg = workgroupFor(cols / vec);
+  const lanes = vec === 4 ? ['x', 'y', 'z', 'w'] : [''];
+  const lane = (v: string, k: number) => (vec === 4 ? `${v}.${lanes[k]}` : v);
+  const fold = (f: (a: string, b: string) => string, v: string, init: string) =>
+    lanes.reduce((acc, _, k) => f(acc, lane(v, k)), init);
+  const expOf = (v: string) => (vec === 4 ? `vec4<f32>(${lanes.map((_, k) => `expF32(${lane(v, k)} - m)`).join(', ')})` : `expF32(${v} - m)`);
   const shader = (): ShaderSpec => ({
-    inputs: [{name: 'x', type: 'f32'}],
-    outputs: [{name: 'out', type: 'f32'}],
+    inputs: [{name: 'x', type: 'f32', vec4: vec === 4}],
+    outputs: [{name: 'out', type: 'f32', vec4: vec === 4}],
     workgroupSize: [wg, 1, 1],
     declarations: `${SOFTMAX_HELPERS}\nvar<workgroup> sh: array<f32, ${wg}>;`,
     body: `
   let row = wid.x + wid.y * nwg.x;
   if (row >= u.rows) { return; }
-  let base = row * u.cols;
+  let n = u.cols / ${vec}u;
+  let base = row * n;
   var m = -infF32();
-  for (var c = lindex; c < u.cols; c = c + ${wg}u) { m = maxNan(m, x[base + c]); }
+  for (var c = lindex; c < n; c = c + ${wg}u) { let v = x[base + c]; m = ${fold((a, b) => `maxNan(${a}, ${b})`, 'v', 'm')}; }
   sh[lindex] = m;
   workgroupBarrier();
   ${treeSteps(wg, o => `sh[lindex] = maxNan(sh[lindex], sh[${o}]);`)}
   m = sh[0];
   workgroupBarrier();
   var s = 0.0;
-  for (var c = lindex; c < u.cols; c = c + ${wg}u) { s = s + expF32(x[base + c] - m); }
+  for (var c = lindex; c < n; c = c + ${wg}u) { let e = ${expOf('x[base + c]')}; out[base + c] = e; s = s + ${vec === 4 ? 'e.x + e.y + e.z + e.w' : 'e'}; }
   sh[lindex] = s;
   workgroupBarrier();
   ${treeSteps(wg, o => `sh[lindex] = sh[lindex] + sh[${o}];`)}
   s = sh[0];
-  for (var c = lindex; c < u.cols; c = c + ${wg}u) { out[base + c] = expF32(x[base + c] - m) / s; }`,
+  // Each invocation rescales the exponentials it stored itself: no barrier, no second exp.
+  for (var c = lindex; c < n; c = c + ${wg}u) { out[base + c] = out[base + c] / s; }`,
   });
-  return {name: Softmax, key: `softmaxT${wg}`, shader, uniforms, dispatch: dispatch1D(rows, 1)};
+  return {name: Softmax, key: `softmaxT${wg}|${vec}`, shader, uniforms, dispatch: dispatch1D(rows, 1)};
 }
 
 /** Record softmax of `logits` (float32) over its last axis. */

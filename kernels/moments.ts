@@ -12,7 +12,7 @@
 // Differences from tf.moments: a value of ±Infinity gives a NaN mean (tf.moments: ±Infinity) and
 // NaN variance (as tf.moments); NaN gives NaN for both (as tf.moments).
 import * as tf from '@tensorflow/tfjs-core';
-import {backend_util, DataType, engine, getKernel, KernelConfig, NamedAttrMap, registerGradient, registerKernel, Tensor, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {backend_util, DataType, engine, getKernel, GradConfig, KernelConfig, NamedAttrMap, registerGradient, registerKernel, Tensor, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Program} from '../src/codegen/program.js';
@@ -23,7 +23,6 @@ import {ColumnBody, columnChunks, ColumnLayout, columnLayout, columnShader, redu
 /** The kernel behind mpsgpu.moments (a name of mpsgpu's own: tfjs has no single moments kernel). */
 export const MOMENTS_KERNEL = 'MpsgpuMoments';
 
-const WG = 64;
 
 /**
  * One pass of the moments: 'welford' reads x, 'merge' reads the partial means and q of the pass
@@ -36,9 +35,9 @@ function momentsProgram(kind: 'welford'|'merge', xType: DataType, l: ColumnLayou
   const toF32 = (v: string) => (xType === 'float32' ? v : l.vec === 4 ? `vec4<f32>(${v})` : `f32(${v})`);
   const final = chunks === 1;
   const body: ColumnBody = {
-    declarations: `var<workgroup> shN: array<f32, ${WG}>;
-var<workgroup> shM: array<${T}, ${WG}>;
-var<workgroup> shQ: array<${T}, ${WG}>;`,
+    declarations: `var<workgroup> shN: array<f32, ${l.wx * l.wy}>;
+var<workgroup> shM: array<${T}, ${l.wx * l.wy}>;
+var<workgroup> shQ: array<${T}, ${l.wx * l.wy}>;`,
     init: `var n = 0.0;\n  var m = ${T}(0.0);\n  var q = ${T}(0.0);`,
     // Welford: one reciprocal per row, shared by the four columns of a vec4.
     step: kind === 'welford' ?
@@ -98,7 +97,7 @@ export function moments(backend: MpsgpuBackend, x: TensorInfo, axes: number[], k
 
 function momentsPass(backend: MpsgpuBackend, kind: 'welford'|'merge', a: TensorInfo, b: TensorInfo, g: ReduceGeometry,
                      span: number, total: number, outShape: number[]): [TensorInfo, TensorInfo] {
-  const l = columnLayout(g);
+  const l = columnLayout(g, kind === 'merge');
   const chunks = columnChunks(l);
   const inputs = kind === 'welford' ? [a] : [a, b];
   const shape = chunks === 1 ? outShape : [chunks, g.outSize];
@@ -131,11 +130,12 @@ export const momentsConfig: KernelConfig = {
 };
 
 /** d mean / dx = dmean / R; d variance / dx = dvariance · 2 (x - mean) / R. */
-const momentsGradient = {
+const momentsGradient: GradConfig = {
   kernelName: MOMENTS_KERNEL,
   inputsToSave: ['x'],
   outputsToSave: [true, false],
-  gradFunc: (dys: Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+  gradFunc: (dy: Tensor|Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const dys = dy as Tensor[];
     const [x, mean] = saved;
     const {axes} = attrs as unknown as MomentsAttrs;
     const count = axes.reduce((p, a) => p * x.shape[a], 1);
@@ -167,7 +167,7 @@ export function momentsOp(x: Tensor, axes?: number|number[], keepDims = false): 
   if (engine().backendName !== 'mpsgpu') {
     throw new Error(`mpsgpu.moments: the active backend is '${engine().backendName}'; await tf.setBackend('mpsgpu') first`);
   }
-  const parsed = util.parseAxisParam(axes ?? null, x.shape);
+  const parsed = util.parseAxisParam(axes ?? x.shape.map((_, i) => i), x.shape);
   if (new Set(parsed).size !== parsed.length) {
     throw new Error(`mpsgpu.moments: the axes [${parsed}] of input 'x' (shape [${x.shape}], dtype ${x.dtype}) repeat an axis`);
   }

@@ -5,15 +5,18 @@
 // sees at most ⌈rank/2⌉ groups of each and, in the common cases, one reduced group of stride 1
 // (innermost axes) or of stride s (outer axes).
 //
-// Three ways to run a reduction of R elements into each of `outSize` outputs:
+// Ways to run a reduction of R elements into each of `outSize` outputs:
+// - column layout (columnLayout below), where the innermost kept dimensions are contiguous (a
+//   reduction over N·H·W keeping channels) and R is not tiny, or where rows are contiguous, a
+//   multiple of 4 long and too long for one invocation each: x lanes over neighbouring columns, y
+//   lanes and chunks over the rows, vec4 reads, partials and a second pass when the rows are long
+//   (bounded by the number of invocations worth keeping busy, not by the output count);
 // - rows of at most 64 elements, or rows over outer axes (R ≤ 4096, the innermost axis kept, at
-//   least 128 outputs): one invocation per output, a short sequential loop (over outer axes,
-//   neighbouring invocations read neighbouring addresses);
+//   least 128 outputs): one invocation per output, a short sequential loop;
 // - otherwise one workgroup per output (32 or 64 invocations): invocations stride through the row,
-//   then a tree in workgroup memory;
-// - rows so long and few that one workgroup per output leaves the device idle (R ≥ 16384, fewer
-//   than 128 outputs): two passes, the first reducing chunks of each row into partials, the second
-//   (the same program) the partials.
+//   then a tree in workgroup memory; rows so long and few that this leaves the device idle
+//   (R ≥ 16384, fewer than 128 outputs): two passes, the first reducing chunks of each row into
+//   partials, the second (the same program) the partials.
 import {All, Any, backend_util, DataType, KernelConfig, KernelFunc, Max, Mean, Min, Prod, Sum, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
@@ -303,7 +306,10 @@ export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometr
  * y lanes read neighbouring elements of the row.
  */
 export interface ColumnLayout {
+  /** Elements per read: vec4 across columns or, with rowVec, along the rows. */
   vec: 1|4;
+  /** vec4 reads along contiguous reduced rows (cols is 1); `reduceSize` counts vec4s. */
+  rowVec: boolean;
   wx: number;
   wy: number;
   /** Product of the kept dimensions outside the columns. */
@@ -317,11 +323,16 @@ export interface ColumnLayout {
   geometry: ReduceGeometry;
 }
 
+/**
+ * Invocations per workgroup: 64 for the pass over the input (many workgroups); 256 for passes over
+ * partials (few rows, few workgroups: more y lanes so that one more pass suffices).
+ */
 const COLUMN_WORKGROUP = 64;
+const COLUMN_PARTIALS_WORKGROUP = 256;
 /** Invocations a reduction should keep busy (a large GPU: ~132 units × several warps in flight). */
 const COLUMN_TARGET_INVOCATIONS = 65536;
 /** Rows each invocation reads at least before more chunks are worth a partial each. */
-const COLUMN_MIN_ROWS = 16;
+const COLUMN_MIN_ROWS = 32;
 const COLUMN_MAX_CHUNKS = 1024;
 
 /** Whether the innermost kept dimensions are contiguous (stride 1): a column reduction. */
@@ -330,13 +341,19 @@ function innerKept(g: ReduceGeometry): boolean {
   return nk > 0 && g.keptStrides[nk - 1] === 1;
 }
 
-export function columnLayout(g: ReduceGeometry, allowVec4 = true): ColumnLayout {
-  const nk = g.keptShape.length;
+/**
+ * The layout of `g`. `partials`: a pass over partials (bigger workgroups). `rowVec4`: where the
+ * innermost dimension is reduced, contiguous and a multiple of 4 long, read rows as vec4 too (the
+ * program folds the four lanes before the tree; moments does not take this).
+ */
+export function columnLayout(g: ReduceGeometry, partials = false, rowVec4 = false): ColumnLayout {
+  const nk = g.keptShape.length, nr = g.redShape.length;
   const inner = innerKept(g) && g.reduceSize > 1;
   const c = inner ? g.keptShape[nk - 1] : 1;
+  const rowVec = !inner && rowVec4 && g.reduceSize > 1 && g.redStrides[nr - 1] === 1 && g.redShape[nr - 1] % 4 === 0;
   // Every other dimension's stride is a multiple of the innermost group's size, so of 4 too.
-  const vec: 1|4 = allowVec4 && inner && c % 4 === 0 ? 4 : 1;
-  const cols = c / vec;
+  const vec: 1|4 = (inner && c % 4 === 0) || rowVec ? 4 : 1;
+  const cols = inner ? c / vec : 1;
   let wx: number;
   if (cols <= 32) {
     wx = 1;
@@ -345,25 +362,34 @@ export function columnLayout(g: ReduceGeometry, allowVec4 = true): ColumnLayout 
     // The widest of 32, 16, 8 lanes that wastes fewest (8 lanes still read whole sectors).
     wx = [32, 16, 8].reduce((best, w) => (Math.ceil(cols / w) * w < Math.ceil(cols / best) * best ? w : best));
   }
-  const wy = COLUMN_WORKGROUP / wx;
+  const reduceSize = rowVec ? g.reduceSize / 4 : g.reduceSize;
+  // Row reductions over the input: 32 lanes up to 4096 elements a row (lavapipe runs small
+  // workgroups' barriers much faster; see workgroupFor).
+  const wg = partials ? COLUMN_PARTIALS_WORKGROUP : inner ? COLUMN_WORKGROUP : workgroupFor(reduceSize);
+  const wy = wg / wx;
   const keptShape = inner ? g.keptShape.slice(0, -1) : g.keptShape;
   const keptStrides = (inner ? g.keptStrides.slice(0, -1) : g.keptStrides).map(s => s / vec);
+  const redShape = rowVec ? g.redShape.map((d, i) => (i === nr - 1 ? d / 4 : d)) : g.redShape;
+  const redStrides = g.redStrides.map((s, i) => (rowVec && i === nr - 1 ? 1 : g.reduceSize > 1 ? s / vec : s));
   const outer = keptShape.reduce((a, b) => a * b, 1);
   return {
-    vec, wx, wy, outer, cols, nbx: Math.ceil(cols / wx), reduceSize: g.reduceSize,
-    geometry: {outSize: outer, reduceSize: g.reduceSize, keptShape, keptStrides, redShape: g.redShape,
-               redStrides: g.redStrides.map(s => (g.reduceSize > 1 ? s / vec : s))},
+    vec, rowVec, wx, wy, outer, cols, nbx: Math.ceil(cols / wx), reduceSize,
+    geometry: {outSize: outer, reduceSize, keptShape, keptStrides, redShape, redStrides},
   };
 }
 
-/** Whether a reduction goes through the column layout: contiguous kept columns, rows enough for the y lanes. */
+/**
+ * Whether a reduction goes through the column layout: contiguous kept columns with rows enough
+ * for the y lanes, or rows too long for one invocation each that are read as vec4.
+ */
 export function columnFits(g: ReduceGeometry): boolean {
-  return innerKept(g) && g.reduceSize >= 2 * columnLayout(g).wy;
+  if (innerKept(g)) return g.reduceSize >= 2 * columnLayout(g).wy;
+  return !perInvocation(g) && columnLayout(g, false, true).rowVec;
 }
 
 /** Chunks of the rows for the first pass (1: one pass), each invocation reading ≥ COLUMN_MIN_ROWS rows. */
 export function columnChunks(l: ColumnLayout): number {
-  const perChunk = l.nbx * l.outer * COLUMN_WORKGROUP;
+  const perChunk = l.nbx * l.outer * l.wx * l.wy;
   const byTarget = Math.ceil(COLUMN_TARGET_INVOCATIONS / perChunk);
   const byWork = Math.floor(l.reduceSize / (l.wy * COLUMN_MIN_ROWS));
   const chunks = Math.max(1, Math.min(byTarget, byWork, COLUMN_MAX_CHUNKS));
@@ -373,7 +399,7 @@ export function columnChunks(l: ColumnLayout): number {
 
 /** What a column program does per lane: the accumulators, a step per value read, the tree merge, the store. */
 export interface ColumnBody {
-  /** Module-scope declarations (workgroup arrays of COLUMN_WORKGROUP entries). */
+  /** Module-scope declarations (workgroup arrays of wx × wy entries). */
   declarations: string;
   /** Statements declaring the lane's accumulators. */
   init: string;
@@ -436,7 +462,7 @@ export function columnShader(l: ColumnLayout, chunks: number, body: ColumnBody):
   }`;
   return {
     uniforms, main, dispatch: dispatch1D(groups, 1),
-    key: `col${l.vec}|${l.wx}x${l.wy}|${addr.key}`,
+    key: `col${l.vec}${l.rowVec ? 'r' : 'c'}|${l.wx}x${l.wy}|${addr.key}`,
     declarations: [addressingDecls(l.geometry), body.declarations].join('\n'),
   };
 }
@@ -448,25 +474,32 @@ export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnL
   const load = (v: string) => stage.load.replace(/\$v/g, v);
   const finish = (v: string) => stage.finish.replace(/\$v/g, v);
   const acc = stage.accType;
+  const op = (a: string, b: string) => combine(stage.op, acc, a, b);
   const lanes = l.vec === 4 ? VEC_LANES : [''];
   const lane = (v: string, k: number) => (l.vec === 4 ? `${v}.${lanes[k]}` : v);
-  const accT = l.vec === 4 ? `vec4<${acc}>` : acc;
+  // Columns as vec4: four results per lane down to the store. Rows as vec4: the four partial
+  // results of a lane fold into one before the tree.
+  const wide = l.vec === 4 && !l.rowVec;
+  const slots = wide ? lanes : [''];
+  const slot = (v: string, k: number) => (wide ? `${v}.${lanes[k]}` : v);
+  const accT = wide ? `vec4<${acc}>` : acc;
   const outT = chunks === 1 ? stage.outType : acc;
-  const pack = (t: WgslScalar, items: string[]) => (l.vec === 4 ? `vec4<${t}>(${items.join(', ')})` : items[0]);
+  const pack = (t: WgslScalar, items: string[]) => (wide ? `vec4<${t}>(${items.join(', ')})` : items[0]);
+  const saved = l.rowVec ? op(op('acc0', 'acc1'), op('acc2', 'acc3')) : pack(acc, lanes.map((_, k) => `acc${k}`));
   const body: ColumnBody = {
-    declarations: `${NAN_MAX}\nvar<workgroup> sh: array<${accT}, ${COLUMN_WORKGROUP}>;`,
+    declarations: `${NAN_MAX}\nvar<workgroup> sh: array<${accT}, ${l.wx * l.wy}>;`,
     init: lanes.map((_, k) => `var acc${k}: ${acc} = ${identity(stage.op, acc)};`).join('\n  '),
-    step: idx => [`let v = x[${idx}];`, ...lanes.map((_, k) => `acc${k} = ${combine(stage.op, acc, `acc${k}`, load(lane('v', k)))};`)].join('\n      '),
-    save: `sh[lindex] = ${pack(acc, lanes.map((_, k) => `acc${k}`))};`,
-    merge: other => `let a = sh[lindex]; let c = sh[${other}]; sh[lindex] = ${pack(acc, lanes.map((_, k) => combine(stage.op, acc, lane('a', k), lane('c', k))))};`,
+    step: idx => [`let v = x[${idx}];`, ...lanes.map((_, k) => `acc${k} = ${op(`acc${k}`, load(lane('v', k)))};`)].join('\n      '),
+    save: `sh[lindex] = ${saved};`,
+    merge: other => `let a = sh[lindex]; let c = sh[${other}]; sh[lindex] = ${pack(acc, slots.map((_, k) => op(slot('a', k), slot('c', k))))};`,
     write: o => (chunks === 1 ?
-      `let a = sh[lindex]; out[o] = ${pack(outT, lanes.map((_, k) => finish(lane('a', k))))};` :
+      `let a = sh[lindex]; out[o] = ${pack(outT, slots.map((_, k) => finish(slot('a', k))))};` :
       `out[o] = sh[lindex];`),
   };
   const cs = columnShader(l, chunks, body);
   const shader = (): ShaderSpec => ({
     inputs: [{name: 'x', type: stage.inType, vec4: l.vec === 4}],
-    outputs: [{name: 'out', type: outT, vec4: l.vec === 4}],
+    outputs: [{name: 'out', type: outT, vec4: wide}],
     workgroupSize: [l.wx, l.wy, 1],
     declarations: cs.declarations,
     body: cs.main,
@@ -482,13 +515,13 @@ export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnL
  * `second` stage over them (itself split again where the partials are many).
  */
 function runColumnReduce(backend: MpsgpuBackend, name: string, x: TensorInfo, g: ReduceGeometry, first: ReduceStage,
-                         second: ReduceStage, outShape: number[], dtype: DataType): TensorInfo {
-  const l = columnLayout(g);
+                         second: ReduceStage, outShape: number[], dtype: DataType, overPartials = false): TensorInfo {
+  const l = columnLayout(g, overPartials, true);
   const chunks = columnChunks(l);
   if (chunks === 1) return backend.runProgram(columnReduceProgram(name, first, l, 1), [x], outShape, dtype);
   const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';
   const partials = backend.runProgram(columnReduceProgram(name, first, l, chunks), [x], [chunks, g.outSize], partialDtype);
-  const result = runColumnReduce(backend, name, partials, reduceGeometry([chunks, g.outSize], [0]), second, second, outShape, dtype);
+  const result = runColumnReduce(backend, name, partials, reduceGeometry([chunks, g.outSize], [0]), second, second, outShape, dtype, true);
   backend.disposeIntermediateTensorInfo(partials);
   return result;
 }

@@ -5,6 +5,7 @@ import './flags.js';
 import {engine, registerBackend, registerKernel} from '@tensorflow/tfjs-core';
 
 import {kernelConfigs} from '../kernels/index.js';
+import {momentsOp} from '../kernels/moments.js';
 import {MpsgpuBackend} from './backend.js';
 import {acquireDevice, hasDevicePlatform, MpsgpuDevice, onDeviceLost, setDevicePlatform} from './device.js';
 import {resetStats, snapshotStats, Stats} from './stats.js';
@@ -58,6 +59,11 @@ export const mpsgpu = {
     return snapshotStats();
   },
   resetStats,
+  /**
+   * Mean and variance of `x` over `axes` (default: all) as float32 tensors, in one numerically
+   * stable pass over x (tf.moments takes three): batch-norm statistics.
+   */
+  moments: momentsOp,
   /** The adapter, its features and limits, and WebGPU errors seen (none, unless mpsgpu has a bug). */
   device(): MpsgpuDevice {
     return activeBackend().gpu;

@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {describeLazyAndEager, expectMatchesCpu, randomValues} from './util.js';
+import {mpsgpu} from '../src/index.js';
+import {describeLazyAndEager, expectClose, expectGpuMatches, expectMatchesCpu, randomInts, randomValues} from './util.js';
 
 // Typed as 1-D for the ops' parameter types; batchNorm takes any broadcastable rank.
 const t = <R extends tf.Rank = tf.Rank.R1>(shape: number[], seed: number, lo = -2, hi = 2): tf.Tensor<R> => {
@@ -81,5 +82,96 @@ describeLazyAndEager('batchNorm (FusedBatchNorm) matches tfjs-backend-cpu', () =
       .toThrowError(/FusedBatchNorm: input 'mean' is required/);
     tf.dispose([x, va]);
     await expectMatchesCpu(() => tf.batchNorm(t([2, 3], 3), t([3], 4), v([3], 5)));
+  });
+});
+
+describeLazyAndEager('mpsgpu.moments (one pass) matches tf.moments on tfjs-backend-cpu', () => {
+  const CASES: Array<[number[], number[]|null]> = [
+    [[4, 5, 5, 8], [0, 1, 2]], [[3, 7, 7, 3], [0, 1, 2]], [[2, 9, 11, 288], [0, 1, 2]], [[64, 3, 3, 1], [0, 1, 2]],
+    [[300000, 4], [0]], [[100003, 3], [0]], [[6, 50], [1]], [[3, 70001], [1]], [[5, 4, 3], null], [[2, 3, 40, 5], [1, 3]],
+    [[1, 1, 12], [0, 1]], [[7], [0]], [[1], [0]], [[4, 1, 6], [1]],
+  ];
+  for (const [shape, axes] of CASES) {
+    for (const keepDims of [false, true]) {
+      it(`float32 [${shape}] axes ${JSON.stringify(axes)} keepDims ${keepDims}`, async () => {
+        const v = randomValues(tf.util.sizeFromShape(shape), 61, -3, 5);
+        await expectGpuMatches(() => {
+          const {mean, variance} = mpsgpu.moments(tf.tensor(v, shape), axes ?? undefined, keepDims);
+          return [mean, variance];
+        }, () => {
+          const {mean, variance} = tf.moments(tf.tensor(v, shape), axes ?? undefined, keepDims);
+          return [mean, variance];
+        }, 1e-4);
+      });
+    }
+  }
+
+  it('int32 input gives float32 statistics', async () => {
+    const v = randomInts(5 * 6 * 8, 63, -50, 50);
+    await expectGpuMatches(() => {
+      const {mean, variance} = mpsgpu.moments(tf.tensor(v, [5, 6, 8], 'int32'), [0, 1]);
+      return [mean, variance];
+    }, () => {
+      const {mean, variance} = tf.moments(tf.tensor(v, [5, 6, 8], 'int32'), [0, 1]);
+      return [mean, variance];
+    }, 1e-5);
+  });
+
+  it('is numerically stable: a large offset does not cancel the variance (float64 reference)', async () => {
+    for (const [rows, cols] of [[5000, 4], [200000, 3]]) {
+      const v = randomValues(rows * cols, 67, -1, 1).map((d, i) => 10000 + (i % cols) * 1000 + d);
+      const {mean, variance} = mpsgpu.moments(tf.tensor(v, [rows, cols]), [0]);
+      const m = new Float64Array(cols), q = new Float64Array(cols);
+      for (let i = 0; i < v.length; ++i) m[i % cols] += v[i] / rows;
+      for (let i = 0; i < v.length; ++i) q[i % cols] += (v[i] - m[i % cols]) ** 2 / rows;
+      expectClose(await mean.data(), m, 1e-6, 'mean');
+      expectClose(await variance.data(), q, 2e-3, 'variance');
+      tf.dispose([mean, variance]);
+    }
+  });
+
+  it('NaN in a column gives NaN mean and variance there only', async () => {
+    const v = randomValues(20000 * 8, 71);
+    v[100 * 8 + 5] = NaN;
+    const {mean, variance} = mpsgpu.moments(tf.tensor(v, [20000, 8]), [0]);
+    const [m, q] = [await mean.data(), await variance.data()];
+    for (let c = 0; c < 8; ++c) {
+      expect(Number.isNaN(m[c])).toBe(c === 5);
+      expect(Number.isNaN(q[c])).toBe(c === 5);
+    }
+    tf.dispose([mean, variance]);
+  });
+
+  it('gradient with respect to x matches tf.moments\'s', async () => {
+    const v = randomValues(3 * 4 * 4 * 6, 73);
+    const w = randomValues(6, 74);
+    await expectGpuMatches(() => tf.grad((x: tf.Tensor) => {
+      const {mean, variance} = mpsgpu.moments(x, [0, 1, 2]);
+      return tf.add(tf.sum(tf.mul(mean, tf.tensor(w))), tf.sum(variance));
+    })(tf.tensor(v, [3, 4, 4, 6])), () => tf.grad((x: tf.Tensor) => {
+      const {mean, variance} = tf.moments(x, [0, 1, 2]);
+      return tf.add(tf.sum(tf.mul(mean, tf.tensor(w))), tf.sum(variance));
+    })(tf.tensor(v, [3, 4, 4, 6])), 1e-4);
+  });
+
+  it('empty input and errors (repeated axes, another backend); a following call works', async () => {
+    await expectGpuMatches(() => {
+      const {mean, variance} = mpsgpu.moments(tf.zeros([0, 3]), [0]);
+      return [mean, variance];
+    }, () => {
+      const {mean, variance} = tf.moments(tf.zeros([0, 3]), [0]);
+      return [mean, variance];
+    });
+    await tf.setBackend('mpsgpu');
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    expect(() => mpsgpu.moments(x, [0, 0])).toThrowError(/repeat/);
+    expect(() => mpsgpu.moments(x, [2])).toThrowError(/axis/i);
+    await tf.setBackend('cpu');
+    expect(() => mpsgpu.moments(tf.scalar(1), [])).toThrowError(/setBackend/);
+    await tf.setBackend('mpsgpu');
+    const {mean, variance} = mpsgpu.moments(x, [0]);
+    expect(Array.from(await mean.data())).toEqual([2, 3]);
+    expect(Array.from(await variance.data())).toEqual([1, 1]);
+    tf.dispose([x, mean, variance]);
   });
 });

@@ -286,3 +286,51 @@ describeLazyAndEager('NaN, infinities and out-of-domain arguments match tfjs-bac
     }, 1e-5);
   });
 });
+
+// The elementwise builder's fast paths (src/codegen/elementwise.ts): same shape, scalar, trailing
+// block (i % C), contiguous run ((i / d) % C), general broadcast; four outputs per invocation
+// (vec4) where every input allows it, sizes that are and are not multiples of 4.
+describeLazyAndEager('elementwise broadcast fast paths and vec4 match tfjs-backend-cpu', () => {
+  const PAIRS: Array<[number[], number[]]> = [
+    [[2, 5, 5, 12], [12]], [[2, 5, 5, 12], [1, 1, 1, 12]], [[3, 5, 7], [7]], [[3, 5, 7], [5, 7]],
+    [[6, 8], [6, 1]], [[5, 9], [5, 1]], [[4, 6, 8], [1, 6, 1]], [[4, 6, 8], [6, 8]], [[4, 3, 2], [4, 1, 1]],
+    [[2, 3, 4, 8], [2, 1, 4, 1]], [[64], []], [[63], [1]], [[4, 4], [4, 4]], [[3], [3]], [[8], [2, 8]],
+    [[1, 16], [16, 1]], [[2, 1, 8], [1, 3, 1]], [[1, 1, 4], [4]], [[5, 1, 1, 8], [1, 1, 8]],
+  ];
+  for (const [sa, sb] of PAIRS) {
+    it(`add, sub, mul, div, squaredDifference, maximum float32 [${sa}] with [${sb}] both ways`, async () => {
+      const a = randomValues(tf.util.sizeFromShape(sa), 81, -3, 3);
+      const b = randomValues(tf.util.sizeFromShape(sb), 82, 0.5, 3);
+      await expectMatchesCpu(() => {
+        const x = tf.tensor(a, sa), y = tf.tensor(b, sb);
+        return [tf.add(x, y), tf.sub(y, x), tf.mul(x, y), tf.div(x, y), tf.squaredDifference(y, x), tf.maximum(x, y)];
+      }, 1e-5);
+    });
+    it(`int32 and bool [${sa}] with [${sb}]`, async () => {
+      const a = randomInts(tf.util.sizeFromShape(sa), 83, -50, 50);
+      const b = randomInts(tf.util.sizeFromShape(sb), 84, -50, 50);
+      await expectMatchesCpu(() => {
+        const x = tf.tensor(a, sa, 'int32'), y = tf.tensor(b, sb, 'int32');
+        return [tf.add(x, y), tf.mul(y, x), tf.greater(x, y), tf.logicalAnd(tf.cast(x, 'bool'), tf.cast(y, 'bool'))];
+      }, 0);
+    });
+  }
+
+  it('three inputs broadcast differently (where), unary and cast on vec4 sizes', async () => {
+    const a = randomValues(4 * 6 * 8, 85), b = randomValues(8, 86), c = randomValues(4 * 6, 87);
+    await expectMatchesCpu(() => {
+      const x = tf.tensor(a, [4, 6, 8]), y = tf.tensor(b, [8]), z = tf.tensor(c, [4, 6, 1]);
+      return [tf.where(tf.greater(x, y), x, z), tf.add(tf.mul(x, y), z), tf.relu(x), tf.exp(tf.neg(x)), tf.cast(tf.mul(x, 10), 'int32'),
+              tf.clipByValue(x, -0.5, 0.5), tf.onesLike(x), tf.fill([4, 8], 2.5)];
+    }, 1e-5);
+  });
+
+  it('NaN and infinities through the vec4 and broadcast paths', async () => {
+    const a = randomValues(4 * 8, 88);
+    a[3] = NaN; a[9] = Infinity; a[22] = -Infinity;
+    await expectMatchesCpu(() => {
+      const x = tf.tensor(a, [4, 8]), y = tf.tensor([1, NaN, -Infinity, 0, 2, 3, Infinity, -1], [8]);
+      return [tf.add(x, y), tf.mul(x, y), tf.maximum(x, y), tf.div(x, y), tf.sub(x, tf.max(x, 1, true))];
+    }, 1e-5);
+  });
+});

@@ -151,6 +151,69 @@ function expectArraysEqual(actual: ArrayLike<number>, expected: number[]) {
   expect(Array.from(actual)).toEqual(expected);
 }
 
+// Column reductions (kernels/reduce.ts: columnLayout): over outer axes with contiguous columns kept,
+// channels a multiple of 4 (vec4) or not, one to three passes, outer kept dimensions, several
+// reduced groups, size-1 dimensions, single-element rows.
+describeLazyAndEager('column reductions (and vec4 rows) match tfjs-backend-cpu', () => {
+  const COLS: Array<[number[], number[]]> = [
+    [[16, 5, 5, 12], [0, 1, 2]], [[7, 5, 5, 7], [0, 1, 2]], [[3, 9, 11, 288], [0, 1, 2]],
+    [[200000, 4], [0]], [[120001, 3], [0]], [[5, 3000, 8], [1]], [[4, 8, 8, 2048], [1, 2]],
+    [[2, 37, 9, 33], [0, 2]], [[9000, 1, 36], [0, 1]], [[33, 1], [0]], [[40, 1, 2], [0, 1]],
+    [[3000, 130], [0]], [[64, 6, 6, 1], [0, 1, 2]], [[1, 1, 20], [0, 1]],
+    // Contiguous rows read as vec4 (the same layout with one column).
+    [[5, 4000], [1]], [[2, 30, 80], [0, 2]], [[3, 8, 100], [1, 2]], [[400000], [0]], [[256, 1024], [1]],
+  ];
+  for (const [shape, axes] of COLS) {
+    it(`sum/mean/max/min/prod float32 [${shape}] axes [${axes}]`, async () => {
+      const n = tf.util.sizeFromShape(shape);
+      const v = randomValues(n, 41, -1, 1);
+      const p = randomValues(n, 43, 0.999, 1.001);
+      await expectMatchesCpu(() => {
+        const x = tf.tensor(v, shape);
+        return [tf.sum(x, axes), tf.mean(x, axes, true), tf.max(x, axes), tf.min(x, axes), tf.prod(tf.tensor(p, shape), axes)];
+      }, 1e-3);
+    });
+    it(`int32 sum/max/min, bool any/all [${shape}] axes [${axes}]`, async () => {
+      const n = tf.util.sizeFromShape(shape);
+      const v = randomInts(n, 47, -1000, 1000);
+      const ones = new Int32Array(n).fill(1);
+      ones[Math.floor(n / 2)] = 0;
+      await expectMatchesCpu(() => {
+        const x = tf.tensor(v, shape, 'int32');
+        const b = tf.tensor(ones, shape, 'bool');
+        return [tf.sum(x, axes), tf.max(x, axes), tf.min(x, axes), tf.mean(x, axes), tf.all(b, axes), tf.any(tf.logicalNot(b), axes, true)];
+      }, 1e-5);
+    });
+  }
+
+  it('NaN and infinities propagate per column, other columns unaffected (one and several passes)', async () => {
+    for (const shape of [[30, 8], [50000, 8], [30, 7], [50000, 7]]) {
+      const n = tf.util.sizeFromShape(shape);
+      const v = randomValues(n, 51);
+      const c = shape[1];
+      v[5 * c + 1] = NaN;
+      v[(shape[0] - 1) * c + 2] = Infinity;
+      v[3 * c + 3] = -Infinity;
+      await expectMatchesCpu(() => {
+        const x = tf.tensor(v, shape);
+        // prod of long columns only where short: the CPU multiplies in float64, no underflow to 0.
+        const prod = shape[0] < 100 ? [tf.prod(x, 0)] : [];
+        return [tf.sum(x, 0), tf.max(x, 0), tf.min(x, 0), tf.mean(x, 0), ...prod];
+      }, 1e-3, `[${shape}]`);
+    }
+  });
+
+  it('reductions tf.moments and batch-norm gradients use: mean over N·H·W, squared difference', async () => {
+    const v = randomValues(6 * 7 * 7 * 20, 53, -3, 3);
+    await expectMatchesCpu(() => {
+      const x = tf.tensor(v, [6, 7, 7, 20]);
+      const {mean, variance} = tf.moments(x, [0, 1, 2]);
+      const dy = tf.mul(x, 0.5);
+      return [mean, variance, tf.sum(tf.mul(dy, tf.sub(x, mean)), [0, 1, 2])];
+    }, 1e-4);
+  });
+});
+
 describeLazyAndEager('ArgMax and ArgMin match tfjs-backend-cpu', () => {
   const shapes: Array<[number[], number]> = [
     [[7], 0], [[3, 5], 0], [[3, 5], 1], [[3, 5], -1], [[2, 3, 4], 1], [[2, 3, 4], 0], [[2, 3, 4], 2],
@@ -194,7 +257,7 @@ describeLazyAndEager('ArgMax and ArgMin match tfjs-backend-cpu', () => {
 });
 
 describeLazyAndEager('Softmax matches tfjs-backend-cpu', () => {
-  const shapes = [[1], [10], [4, 7], [3, 33], [3, 100], [2, 3, 1000], [1, 5000], [200, 10], [2, 70000], [2, 2, 2, 3, 5]];
+  const shapes = [[1], [10], [4, 7], [3, 33], [3, 100], [7, 36], [64, 1000], [2, 3, 1000], [1, 5000], [200, 10], [2, 70000], [2, 2, 2, 3, 5]];
   for (const shape of shapes) {
     it(`[${shape}]`, async () => {
       const v = randomValues(tf.util.sizeFromShape(shape), 31, -8, 8);

@@ -85,15 +85,51 @@ export interface ElementwiseInput {
   view?: {strides: number[]; offset: number};
 }
 
-/** How an input is read at an output position. */
-type Access = 'same'|'scalar'|'broadcast'|'strided';
+/**
+ * How an input is read at output position i:
+ * - 'same': in[i]; 'scalar': in[0];
+ * - 'tail': in[i % mod] — the input is a trailing block of the output ([C] or [1,1,1,C] against
+ *   [N,H,W,C]: a bias, a batch-norm parameter);
+ * - 'block': in[(i / div) % mod] — the input's non-broadcast dimensions are one contiguous run of
+ *   the output's ([N,1] against [N,C]: a row statistic kept with keepDims);
+ * - 'broadcast': any other numpy broadcast, through coordinates (a division per dimension);
+ * - 'strided': a strided view (coordinates, strides, offset).
+ */
+type Access = 'same'|'scalar'|'tail'|'block'|'broadcast'|'strided';
 
-function accessOf(input: ElementwiseInput, outShape: number[]): Access {
-  if (input.view) return 'strided';
+interface AccessPlan {
+  access: Access;
+  /** For 'tail' and 'block': the divisor and the modulus of the flat output index. */
+  div: number;
+  mod: number;
+}
+
+function accessOf(input: ElementwiseInput, outShape: number[]): AccessPlan {
+  const plan = (access: Access, div = 1, mod = 1): AccessPlan => ({access, div, mod});
+  if (input.view) return plan('strided');
   const inShape = input.shape;
-  if (sizeOf(inShape) === 1) return 'scalar';
-  if (inShape.length === outShape.length && inShape.every((d, i) => d === outShape[i])) return 'same';
-  return 'broadcast';
+  if (sizeOf(inShape) === 1) return plan('scalar');
+  if (inShape.length === outShape.length && inShape.every((d, i) => d === outShape[i])) return plan('same');
+  // The output dimensions (size > 1) the input spans: one contiguous run of them means flat index
+  // arithmetic instead of coordinates.
+  const offset = outShape.length - inShape.length;
+  let first = -1, last = -1, contiguous = true;
+  for (let d = 0; d < outShape.length; ++d) {
+    if (outShape[d] === 1) continue;
+    const id = d - offset;
+    const spans = id >= 0 && inShape[id] !== 1;
+    if (!spans) continue;
+    if (last >= 0) {
+      // A broadcast dimension (size > 1 in the output) between two spanned ones breaks the run.
+      for (let k = last + 1; k < d; ++k) if (outShape[k] !== 1) contiguous = false;
+    }
+    if (first < 0) first = d;
+    last = d;
+  }
+  if (first < 0 || !contiguous) return plan('broadcast');
+  const div = sizeOf(outShape.slice(last + 1));
+  const mod = sizeOf(outShape.slice(first, last + 1));
+  return div === 1 ? plan('tail', 1, mod) : plan('block', div, mod);
 }
 
 /** Strides of `inShape` (numpy-broadcast against `outShape`) per output dimension; 0 where broadcast. */
@@ -107,17 +143,44 @@ export function broadcastStrides(inShape: number[], outShape: number[]): number[
 }
 
 /**
+ * Whether four neighbouring outputs (4k … 4k+3) can be computed together from vec4 loads: every
+ * input is the same shape, a scalar, a trailing block of a multiple of 4 elements (its four values
+ * are neighbours too) or a block whose divisor is a multiple of 4 (one value for all four).
+ */
+function vec4Able(plans: AccessPlan[], size: number): boolean {
+  if (size % 4 !== 0 || size < 16) return false;
+  return plans.every(p => p.access === 'same' || p.access === 'scalar' ||
+                          (p.access === 'tail' && p.mod % 4 === 0) || (p.access === 'block' && p.div % 4 === 0));
+}
+
+const LANES = ['x', 'y', 'z', 'w'];
+
+/**
  * One dispatch computing `expr` at every position of `outShape`; input i is broadcast against
  * `outShape` numpy-style. Extra uniforms (for 'uniform' leaves) are passed in `uniforms`.
+ *
+ * Memory-bound work, so the index arithmetic matters: same-shape, scalar and trailing-block or
+ * contiguous-run broadcasts index with at most one division and one modulo; where all inputs allow
+ * it, each invocation computes four neighbouring outputs from vec4 loads and one vec4 store.
  */
 export function elementwiseProgram(name: string, expr: Expr, inputs: ElementwiseInput[],
                                    outShape: number[], outType: WgslScalar,
                                    uniforms: Uniform[] = []): Program {
   const rank = outShape.length;
   const size = sizeOf(outShape);
-  const access = inputs.map(i => accessOf(i, outShape));
+  const plans = inputs.map(i => accessOf(i, outShape));
+  const access = plans.map(p => p.access);
+  const vec4 = vec4Able(plans, size);
   const needCoords = access.includes('broadcast') || access.includes('strided');
-  const allUniforms: Uniform[] = [{name: 'size', type: 'u32', value: size}, ...uniforms];
+  const lanes = vec4 ? size / 4 : size;
+  const allUniforms: Uniform[] = [{name: 'size', type: 'u32', value: lanes}, ...uniforms];
+  plans.forEach((p, k) => {
+    // In vec4 units where the load is a vec4 (tail) or the index counts vec4 outputs (block).
+    if (p.access === 'tail') allUniforms.push({name: `in${k}Mod`, type: 'u32', value: vec4 ? p.mod / 4 : p.mod});
+    if (p.access === 'block') {
+      allUniforms.push({name: `in${k}Div`, type: 'u32', value: vec4 ? p.div / 4 : p.div}, {name: `in${k}Mod`, type: 'u32', value: p.mod});
+    }
+  });
   if (needCoords) {
     allUniforms.push(...arrayUniforms('outStride', stridesOf(outShape).slice(0, Math.max(rank - 1, 0))));
     inputs.forEach((inp, k) => {
@@ -129,37 +192,55 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
     });
   }
   const workgroup = 64;
-  const key = `ew|${exprKey(expr)}|${outType}|${rank}|${access.join(',')}|${inputs.map(i => i.type).join(',')}|${uniforms.map(x => x.name + x.type).join(',')}`;
+  const key = `ew|${exprKey(expr)}|${outType}|${rank}|${access.join(',')}|${vec4 ? 'v4' : 's'}|` +
+              `${inputs.map(i => i.type).join(',')}|${uniforms.map(x => x.name + x.type).join(',')}`;
   const shader = (): ShaderSpec => {
     const helpers = new Map<string, string>();
     const stmts: string[] = [];
-    const load = (k: number) => {
+    const index = (k: number): string => {
       switch (access[k]) {
-        case 'same': return `in${k}[i]`;
-        case 'scalar': return `in${k}[0]`;
+        case 'same': return 'i';
+        case 'scalar': return '0u';
+        case 'tail': return `i % u.in${k}Mod`;
+        case 'block': return `(i / u.in${k}Div) % u.in${k}Mod`;
         case 'broadcast':
         case 'strided': {
           const terms = Array.from({length: rank}, (_, d) => `c${d} * u.in${k}Stride${d}`);
           if (access[k] === 'strided') terms.push(`u.in${k}Offset`);
-          return `in${k}[${terms.length > 0 ? terms.join(' + ') : '0u'}]`;
+          return terms.length > 0 ? terms.join(' + ') : '0u';
         }
       }
     };
-    const result = emitExpr(expr, load, helpers, stmts);
+    let body: string;
+    if (!vec4) {
+      const result = emitExpr(expr, k => `in${k}[${index(k)}]`, helpers, stmts);
+      body = `
+  ${needCoords ? unflatten('i', 'outStride', rank, 'c') : ''}
+  ${stmts.join('\n  ')}
+  out[i] = ${result};`;
+    } else {
+      // vec4 inputs ('same', 'tail') are loaded once; scalar ones ('scalar', 'block') serve all four.
+      const loads = inputs.map((inp, k) => `let l${k} = in${k}[${index(k)}];`);
+      const results = LANES.map(lane => {
+        const memo = new Map<Expr, string>();
+        return emitExpr(expr, k => (access[k] === 'same' || access[k] === 'tail' ? `l${k}.${lane}` : `l${k}`), helpers, stmts, memo);
+      });
+      body = `
+  ${loads.join('\n  ')}
+  ${stmts.join('\n  ')}
+  out[i] = vec4<${outType}>(${results.join(', ')});`;
+    }
     return {
-      inputs: inputs.map((inp, k) => ({name: `in${k}`, type: inp.type})),
-      outputs: [{name: 'out', type: outType}],
+      inputs: inputs.map((inp, k) => ({name: `in${k}`, type: inp.type, vec4: vec4 && (access[k] === 'same' || access[k] === 'tail')})),
+      outputs: [{name: 'out', type: outType, vec4}],
       workgroupSize: [workgroup, 1, 1],
       declarations: [...helpers.values()].join('\n'),
       body: `
   let i = flatId;
-  if (i >= u.size) { return; }
-  ${needCoords ? unflatten('i', 'outStride', rank, 'c') : ''}
-  ${stmts.join('\n  ')}
-  out[i] = ${result};`,
+  if (i >= u.size) { return; }${body}`,
     };
   };
-  return {name, key, shader, uniforms: allUniforms, dispatch: dispatch1D(size, workgroup)};
+  return {name, key, shader, uniforms: allUniforms, dispatch: dispatch1D(lanes, workgroup)};
 }
 
 export {uniformDecls};
