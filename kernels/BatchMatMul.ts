@@ -9,6 +9,7 @@ import {Expr} from '../src/codegen/elementwise.js';
 import {denseOperand, GemmSpec, runGemm} from '../src/codegen/gemm.js';
 import {Program} from '../src/codegen/program.js';
 import {SGM_TILINGS, sgmMatmulProgram, SubgroupMatrixSupport, subgroupMatrixSupport} from '../src/codegen/subgroup_matrix.js';
+import {isCpuAdapter} from '../src/device.js';
 import {flags} from '../src/flags.js';
 import {arrayUniforms, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
 import {input, inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
@@ -189,7 +190,7 @@ export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo
   const aType = wgslType(a.dtype), bType = wgslType(b.dtype);
   // Vector loads where the contiguous extent (and so every row and batch offset) is a multiple of 4.
   const spec: GemmSpec = {
-    name: kernel, m, n, k, batch, acc,
+    name: kernel, m, n, k, batch, acc, cpuAdapter: isCpuAdapter(backend.gpu),
     a: denseOperand({name: 'a', type: aType, acc, contiguous: transposeA ? 'outer' : 'k', vec4: (transposeA ? m : k) % 4 === 0,
                      offset: 'aOff', ld: transposeA ? 'u.M' : 'u.K', rows: 'u.M'}),
     b: denseOperand({name: 'b', type: bType, acc, contiguous: transposeB ? 'k' : 'outer', vec4: (transposeB ? k : n) % 4 === 0,
@@ -218,8 +219,10 @@ const tensorCoreSupport = new WeakMap<object, SubgroupMatrixSupport>();
  */
 function tensorCoreMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean,
                           batch: number, m: number, n: number, k: number): Program|null {
+  // Products smaller than one 16 × 16 fragment stay on the f32 engine (nothing to gain, and the
+  // fragment store needs a 1 KiB output binding).
   if (!flags.matmulTensorCores || a.dtype !== 'float32' || b.dtype !== 'float32' || transposeA || transposeB ||
-      batch !== 1 || m * n * k === 0) {
+      batch !== 1 || m < 16 || n < 16 || k < 16) {
     return null;
   }
   const gpu = backend.gpu;

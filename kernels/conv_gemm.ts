@@ -13,6 +13,7 @@ import {denseOperand, GemmOperand, GemmSpec, runGemm} from '../src/codegen/gemm.
 import {Program} from '../src/codegen/program.js';
 import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
 
+import {isCpuAdapter, MpsgpuDevice} from '../src/device.js';
 import {flags} from '../src/flags.js';
 import {reshapeView} from '../src/kernel_util.js';
 
@@ -58,21 +59,21 @@ function im2colOperand(vec4: boolean): GemmOperand {
     kAdvance: (step, s) => `d1${s} = d1${s} + ${step};
       while (d1${s} >= u.inC) { d1${s} = d1${s} - u.inC; kc${s} = kc${s} + 1; if (kc${s} == u.fW) { kc${s} = 0; kr${s} = kr${s} + 1; } }`,
     load: (_row, k, s) => `loadX4at(ok${s} && ${k} < u.K, xb${s}, xr${s} + kr${s} * u.dH, xc${s} + kc${s} * u.dW, d1${s})`,
+    loadDirect: (_row, k, s) => loadAt(s, k, 4),
     key: 'im2col4inc',
   };
 }
 
 /** x at (image b·inH-row base, row, col) for flattened filter index k = (kr·fW + kc)·inC + d1. */
 function xLoaderDecl(vec4: boolean): string {
-  if (vec4) {
-    return `fn loadX4at(ok: bool, xb: i32, xr: i32, xc: i32, d1: i32) -> vec4<f32> {
+  const at = vec4 ? `fn loadX4at(ok: bool, xb: i32, xr: i32, xc: i32, d1: i32) -> vec4<f32> {
   if (!ok || xr < 0 || xr >= u.inH || xc < 0 || xc >= u.inW) { return vec4<f32>(); }
   return x[(((xb + xr) * u.inW + xc) * u.inC + d1) / 4];
-}`;
-  }
+}
+` : '';
   const width = vec4 ? 4 : 1;
   const type = vec4 ? 'vec4<f32>' : 'f32';
-  return `fn loadX${width}(ok: bool, xb: i32, xr0: i32, xc0: i32, k: u32) -> ${type} {
+  return `${at}fn loadX${width}(ok: bool, xb: i32, xr0: i32, xc0: i32, k: u32) -> ${type} {
   let kk = i32(k);
   let d1 = kk % u.inC;
   let tap = kk / u.inC;
@@ -131,13 +132,27 @@ function asMatrices(b: MpsgpuBackend, ...pairs: Array<[TensorInfo, number, numbe
   }};
 }
 
-/** Half-precision staging and accumulation where asked for (MPSGPU_CONV_F16) and available. */
-function convPrecision(b: MpsgpuBackend): 'f32'|'f16' {
-  return flags.convF16 && b.gpu.features.has('shader-f16') ? 'f16' : 'f32';
+/**
+ * Whether MPSGPU_CONV_F16 can take effect on a device: it needs shader-f16. SwiftShader offers
+ * shader-f16 but did not finish compiling the half-precision GEMM within 5 minutes (Chromium 156),
+ * and a CPU adapter gains nothing from f16 arithmetic, so it is left out there.
+ */
+export function convF16Available(d: MpsgpuDevice): boolean {
+  return d.features.has('shader-f16') && !/swiftshader/i.test(Object.values(d.adapterInfo).join(' '));
 }
 
-/** y = conv2d(x, w) then the epilogue, NHWC. */
-export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, w: TensorInfo, e?: Epilogue): TensorInfo {
+/** Half-precision staging and accumulation where asked for (MPSGPU_CONV_F16) and available. */
+function convPrecision(b: MpsgpuBackend): 'f32'|'f16' {
+  return flags.convF16 && convF16Available(b.gpu) ? 'f16' : 'f32';
+}
+
+/**
+ * y = conv2d(x, w) then the epilogue, NHWC. `flippedFilter`: w is the forward filter of the
+ * convolution whose input gradient this is ([fH, fW, out channels, in channels] of `info`), read
+ * with taps reversed and channels transposed (dx as one forward GEMM, no filter transform).
+ */
+export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, w: TensorInfo, e?: Epilogue,
+                           flippedFilter = false): TensorInfo {
   const vectorOrNone = (t?: TensorInfo) => !t || t.shape.length <= 1;
   const precision = convPrecision(b);
   if (isPointwise(info) && precision === 'f32' && vectorOrNone(e?.bias) && vectorOrNone(e?.preluWeights)) {
@@ -153,9 +168,10 @@ export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: 
   const epi = epilogueLoads(e, info.outShape);
   const expr = epilogueExprOf(e);
   const spec: GemmSpec = {
-    name, m, n, k, batch: 1, acc: 'f32', precision,
+    name, m, n, k, batch: 1, acc: 'f32', cpuAdapter: isCpuAdapter(b.gpu), precision,
     a: im2colOperand(vecX),
-    b: denseOperand({name: 'w', type: 'f32', acc: 'f32', contiguous: 'outer', vec4: n % 4 === 0, offset: '0u', ld: 'u.N', rows: 'u.N'}),
+    b: flippedFilter ? transposedFilterOperand(vecX, true)
+      : denseOperand({name: 'w', type: 'f32', acc: 'f32', contiguous: 'outer', vec4: n % 4 === 0, offset: '0u', ld: 'u.N', rows: 'u.N'}),
     out: {
       type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: expr,
       extraInputs: epi.extras.map(x => ({name: x.name, type: 'f32' as const})),
@@ -164,6 +180,8 @@ export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: 
     },
     prologue: 'let outOff = 0u;', prologueKey: 'conv',
     uniforms: [...geometry(info), ...epi.uniforms,
+               ...(flippedFilter ? [{name: 'outCu', type: 'u32' as const, value: info.inChannels},
+                                    {name: 'taps', type: 'u32' as const, value: info.filterHeight * info.filterWidth}] : []),
                ...(e?.activation === 'leakyrelu' ? [{name: 'attr0', type: 'f32' as const, value: e.leakyreluAlpha ?? 0.2}] : [])],
   };
   return runGemmWith(b, spec, [x, w], epi.extras.map(x => x.t), info.outShape, [xLoaderDecl(vecX)]);
@@ -213,19 +231,24 @@ function dyLoaderDecl(vec4: boolean): string {
 }
 
 /** B of the backprop-input GEMM: w[kr, kc, n, d2] at row k = (kr·fW + kc)·outC + d2, column n = d1. */
-function transposedFilterOperand(vec4: boolean): GemmOperand {
+function transposedFilterOperand(vec4: boolean, flipped = false): GemmOperand {
+  // `flipped`: taps in reverse order (u.taps = fH·fW), the filter of dx as a forward convolution.
+  const tap = (k: string) => (flipped ? `(u.taps - 1u - ${k} / u.outCu)` : `(${k} / u.outCu)`);
   const one = (n: string, k: string) =>
-    `select(0.0, w[((${k} / u.outCu) * u.N + ${n}) * u.outCu + ${k} % u.outCu], ${n} < u.N && ${k} < u.K)`;
+    `select(0.0, w[(${tap(k)} * u.N + ${n}) * u.outCu + ${k} % u.outCu], ${n} < u.N && ${k} < u.K)`;
   return {
     buffer: {name: 'w', type: 'f32', vec4},
     along: 'k',
     setup: () => '',
     load: (row, k) => (vec4
-      ? `select(vec4<f32>(), w[(((${k} / u.outCu) * u.N + ${row}) * u.outCu + ${k} % u.outCu) / 4u], ${row} < u.N && ${k} < u.K)`
+      ? `select(vec4<f32>(), w[((${tap(k)} * u.N + ${row}) * u.outCu + ${k} % u.outCu) / 4u], ${row} < u.N && ${k} < u.K)`
       : fourLoads(c => one(row, `(${k} + ${c}u)`))),
-    key: `wT${vec4 ? 4 : 1}`,
+    key: `wT${vec4 ? 4 : 1}${flipped ? 'f' : ''}`,
   };
 }
+
+/** Tuning and test hooks: the product size (multiply-adds) from which dx transforms the filter first. */
+export const convTuning = {flipMinMacs: 2 ** 28};
 
 /** w[kr, kc, d1, d2] → w'[fH−1−kr, fW−1−kc, d2, d1]: the filter of the transposed convolution. */
 function flipFilterProgram(name: string, fH: number, fW: number, inC: number, outC: number): Program {
@@ -255,7 +278,6 @@ function flipFilterProgram(name: string, fH: number, fW: number, inC: number, ou
  */
 function backpropInputAsForward(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
   const {filterHeight: fH, filterWidth: fW, inChannels: inC, outChannels: outC} = info;
-  const flipped = b.runProgram(flipFilterProgram(name, fH, fW, inC, outC), [w], [fH, fW, outC, inC], 'float32');
   const effH = (fH - 1) * info.dilationHeight, effW = (fW - 1) * info.dilationWidth;
   const fwd: Conv2DInfo = {
     ...info,
@@ -264,6 +286,11 @@ function backpropInputAsForward(b: MpsgpuBackend, name: string, info: Conv2DInfo
     inShape: info.outShape, outShape: info.inShape, filterShape: [fH, fW, outC, inC],
     padInfo: {...info.padInfo, top: effH - info.padInfo.top, left: effW - info.padInfo.left},
   };
+  // Large products: transform the filter once (a cheap pass) so the GEMM reads it with dense
+  // vector loads; small ones: read it flipped in place and save the extra dispatch.
+  const macs = info.batchSize * info.inHeight * info.inWidth * inC * fH * fW * outC;
+  if (macs < convTuning.flipMinMacs) return conv2dGemm(b, name, fwd, dy, w, undefined, true);
+  const flipped = b.runProgram(flipFilterProgram(name, fH, fW, inC, outC), [w], [fH, fW, outC, inC], 'float32');
   const dx = conv2dGemm(b, name, fwd, dy, flipped);
   b.disposeIntermediateTensorInfo(flipped);
   return dx;
@@ -284,7 +311,7 @@ export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Co
   const vecDy = info.outChannels % 4 === 0;
   const [, dyH, dyW, dyC] = dy.shape;
   const spec: GemmSpec = {
-    name, m, n, k, batch: 1, acc: 'f32', precision: convPrecision(b),
+    name, m, n, k, batch: 1, acc: 'f32', cpuAdapter: isCpuAdapter(b.gpu), precision: convPrecision(b),
     a: dyGatherOperand(vecDy),
     b: transposedFilterOperand(vecDy),
     out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),
@@ -318,6 +345,7 @@ function patchOperand(vec4: boolean): GemmOperand {
       while (yc${s} >= u.outW) { yc${s} = yc${s} - u.outW; yr${s} = yr${s} + 1; if (yr${s} == u.outH) { yr${s} = 0; yb${s} = yb${s} + 1; } }`,
       load: (_row, k, s) =>
         `loadPatch4at(ok${s} && ${k} < u.K, yb${s}, yr${s} * u.sH + rOff${s}, yc${s} * u.sW + cOff${s}, d1${s})`,
+      loadDirect: (_row, k, s) => `loadPatch4(ok${s}, d1${s}, rOff${s}, cOff${s}, ${k})`,
       key: 'patch4inc',
     };
   }
@@ -332,15 +360,14 @@ function patchOperand(vec4: boolean): GemmOperand {
 }
 
 function patchLoaderDecl(vec4: boolean): string {
-  if (vec4) {
-    return `fn loadPatch4at(ok: bool, b: i32, xr: i32, xc: i32, d1: i32) -> vec4<f32> {
+  const at = vec4 ? `fn loadPatch4at(ok: bool, b: i32, xr: i32, xc: i32, d1: i32) -> vec4<f32> {
   if (!ok || xr < 0 || xr >= u.inH || xc < 0 || xc >= u.inW) { return vec4<f32>(); }
   return x[(((b * u.inH + xr) * u.inW + xc) * u.inC + d1) / 4];
-}`;
-  }
+}
+` : '';
   const width = vec4 ? 4 : 1;
   const type = vec4 ? 'vec4<f32>' : 'f32';
-  return `fn loadPatch${width}(ok: bool, d1: i32, rOff: i32, cOff: i32, k: u32) -> ${type} {
+  return `${at}fn loadPatch${width}(ok: bool, d1: i32, rOff: i32, cOff: i32, k: u32) -> ${type} {
   let kk = i32(k);
   let yc = kk % u.outW;
   let t = kk / u.outW;
@@ -384,7 +411,7 @@ export function conv2dBackpropFilterGemm(b: MpsgpuBackend, name: string, info: C
   const vecX = info.inChannels % 4 === 0;
   const [, dyH, dyW, dyC] = dy.shape;
   const spec: GemmSpec = {
-    name, m, n, k, batch: 1, acc: 'f32',
+    name, m, n, k, batch: 1, acc: 'f32', cpuAdapter: isCpuAdapter(b.gpu),
     a: patchOperand(vecX),
     b: dyRowsOperand(info, dy),
     out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),

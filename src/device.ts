@@ -97,3 +97,12 @@ async function createDevice(p: DevicePlatform): Promise<MpsgpuDevice|null> {
 
 /** Called when a device is lost (the backend unregisters itself so setBackend can rebuild). */
 export const onDeviceLost: Array<(device: MpsgpuDevice) => void> = [];
+
+/**
+ * A CPU implementation of WebGPU (Mesa's lavapipe, SwiftShader): kernels pick shapes measured
+ * there (fewer, larger workgroups; see src/codegen/gemm.ts) instead of those for GPUs.
+ */
+export function isCpuAdapter(d: MpsgpuDevice): boolean {
+  const i = d.adapterInfo;
+  return /llvmpipe|lavapipe|swiftshader/i.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
+}

@@ -2,6 +2,8 @@
 // (conv2dTranspose), Conv2DBackpropFilter, the depthwise family, compared with tfjs-backend-cpu.
 import * as tf from '@tensorflow/tfjs-core';
 
+import {convTuning} from '../kernels/conv_gemm.js';
+
 import {describeLazyAndEager, expectMatchesCpu, randomValues} from './util.js';
 
 type Pad = 'same'|'valid'|number|[[number, number], [number, number], [number, number], [number, number]];
@@ -180,6 +182,19 @@ describeLazyAndEager('conv2d gradients match tfjs-backend-cpu', () => {
       }, 1e-3, tag(c));
     });
   }
+
+  it('stride-1 dx through the transformed-filter path (large products) and the in-place flipped read', async () => {
+    const saved = convTuning.flipMinMacs;
+    try {
+      for (const flipMinMacs of [0, Infinity]) {
+        convTuning.flipMinMacs = flipMinMacs;
+        await expectMatchesCpu(() => tf.conv2dTranspose(t([2, 6, 7, 8], 21) as tf.Tensor4D, t([3, 3, 4, 8], 22) as tf.Tensor4D,
+                                                        [2, 6, 7, 4], 1, 'same'), 1e-3, `flipMinMacs ${flipMinMacs}`);
+      }
+    } finally {
+      convTuning.flipMinMacs = saved;
+    }
+  });
 
   it('fused conv2d with bias and relu under tf.grads', async () => {
     await expectMatchesCpu(() => {

@@ -5,6 +5,7 @@
 // The measured worst ratio err / (2^-11 · Σ|x||w|) is printed, so the real margin is on record.
 import * as tf from '@tensorflow/tfjs-core';
 
+import {convF16Available} from '../kernels/conv_gemm.js';
 import {mpsgpu} from '../src/index.js';
 
 import {randomValues} from './util.js';
@@ -58,8 +59,8 @@ describe('MPSGPU_CONV_F16 (half-precision convolution)', () => {
 
   for (const c of CASES) {
     it(`conv2d x [${c.x}] f [${c.f}] s ${c.strides} ${c.pad} within (K + 2)·2^-11·Σ|x||w|, and not the f32 result`, async () => {
-      if (!mpsgpu.device().features.has('shader-f16')) {
-        pending('the adapter has no shader-f16');
+      if (!convF16Available(mpsgpu.device())) {
+        pending('MPSGPU_CONV_F16 has no effect on this adapter (no shader-f16, or SwiftShader)');
         return;
       }
       const xv = randomValues(tf.util.sizeFromShape(c.x), 3, -2, 2), wv = randomValues(tf.util.sizeFromShape(c.f), 4, -1, 1);
@@ -89,8 +90,8 @@ describe('MPSGPU_CONV_F16 (half-precision convolution)', () => {
   }
 
   it('conv2dTranspose within the same bound (the flipped-filter forward GEMM)', async () => {
-    if (!mpsgpu.device().features.has('shader-f16')) {
-      pending('the adapter has no shader-f16');
+    if (!convF16Available(mpsgpu.device())) {
+      pending('MPSGPU_CONV_F16 has no effect on this adapter (no shader-f16, or SwiftShader)');
       return;
     }
     // dx of a stride-1 'same' 3×3 conv = conv of dy with the flipped, transposed filter.

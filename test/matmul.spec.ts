@@ -3,6 +3,8 @@
 // int32, the fused bias and activations.
 import * as tf from '@tensorflow/tfjs-core';
 
+import {GemmTile, gemmTuning} from '../src/codegen/gemm.js';
+
 import {describeLazyAndEager, expectMatchesCpu, randomInts, randomValues} from './util.js';
 
 /** [M, K, N]: vectors, K = 1, sizes off the tile multiples, and ones large enough for the big tile. */
@@ -28,10 +30,35 @@ describeLazyAndEager('BatchMatMul matches tfjs-backend-cpu', () => {
   }
 
   // The engine's larger tiles (64×128, 64×64 of 8×8, 128×64) and split-K (src/codegen/gemm.ts
-  // chooseTile / chooseSplits pick them by shape), with edges off the tile multiples.
+  // chooseTile / chooseSplits pick them by shape and adapter), with edges off the tile multiples.
   for (const [m, k, n] of [[1030, 40, 1030], [700, 24, 300], [33000, 8, 40], [64, 20000, 70]] as Array<[number, number, number]>) {
     it(`engine tiles and split-K: [${m}x${k}] x [${k}x${n}]`, async () => {
       await expectMatchesCpu(() => tf.matMul(operand(m, k, false, [], m), operand(k, n, false, [], n)), 1e-3);
+    });
+  }
+
+  // Every tile shape the engine may pick on any adapter, forced (a CPU adapter picks 64×64 of
+  // 8×8 by shape), with and without split-K, on a product and a convolution.
+  const TILES: GemmTile[] = [
+    {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8}, {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8}, {bm: 32, bn: 32, bk: 16, tm: 4, tn: 4},
+    {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8},
+  ];
+  for (const tile of TILES) {
+    it(`engine tile ${tile.bm}x${tile.bn}x${tile.bk}/${tile.tm}x${tile.tn} forced, 1 and 3 splits`, async () => {
+      try {
+        for (const splits of [1, 3]) {
+          gemmTuning.tile = tile;
+          gemmTuning.splits = splits;
+          await expectMatchesCpu(() => [
+            tf.matMul(operand(150, 70, false, [], 1), operand(70, 140, true, [], 2), false, true),
+            tf.conv2d(operand(2 * 9 * 7, 8, false, [], 3).reshape([2, 9, 7, 8]) as tf.Tensor4D,
+                      operand(3 * 3 * 8, 12, false, [], 4).reshape([3, 3, 8, 12]) as tf.Tensor4D, 1, 'same'),
+          ], 1e-3, `splits ${splits}`);
+        }
+      } finally {
+        gemmTuning.tile = null;
+        gemmTuning.splits = 0;
+      }
     });
   }
 

@@ -16,7 +16,7 @@ describe('MPSGPU_MATMUL_TENSOR_CORES (subgroup-matrix matmul)', () => {
   });
   afterEach(() => tf.env().set('MPSGPU_MATMUL_TENSOR_CORES', false));
 
-  const SIZES: Array<[number, number, number]> = [[64, 64, 64], [100, 52, 33], [257, 130, 300], [1, 7, 5]];
+  const SIZES: Array<[number, number, number]> = [[64, 64, 64], [100, 52, 33], [257, 130, 300], [16, 16, 17]];
   for (const [m, k, n] of SIZES) {
     it(`${m}x${k} · ${k}x${n} within sgmErrorBound(K)·Σ|a||b| and not the f32 result`, async () => {
       const gpu = mpsgpu.device();
@@ -50,4 +50,18 @@ describe('MPSGPU_MATMUL_TENSOR_CORES (subgroup-matrix matmul)', () => {
       expect(differs).toBeGreaterThan(0);
     });
   }
+
+  it('products smaller than one fragment (and transposed ones) stay on the f32 engine: bit-identical results', async () => {
+    const run = async (tensorCores: boolean) => {
+      tf.env().set('MPSGPU_MATMUL_TENSOR_CORES', tensorCores);
+      const a = tf.tensor2d(randomValues(7 * 40, 13), [7, 40]), b = tf.tensor2d(randomValues(40 * 5, 14), [40, 5]);
+      const out = [tf.matMul(a, b), tf.matMul(b, a, true, true)];
+      const v = [await out[0].data(), await out[1].data()];
+      tf.dispose(out);
+      return v;
+    };
+    const f32 = await run(false), tc = await run(true);
+    expect(Array.from(tc[0])).toEqual(Array.from(f32[0]));
+    expect(Array.from(tc[1])).toEqual(Array.from(f32[1]));
+  });
 });

@@ -47,6 +47,10 @@ export interface GemmOperand {
    */
   kInit?: (k: string, s: string) => string;
   kAdvance?: (step: number, s: string) => string;
+  /** Module-scope WGSL the loads call. */
+  decls?: string;
+  /** The load without incremental state (CPU adapters' loop form); defaults to `load`. */
+  loadDirect?: (row: string, k: string, s: string) => string;
   /** Distinguishes operand codes in the shader cache key. */
   key: string;
 }
@@ -90,6 +94,8 @@ export interface GemmSpec {
   uniforms: Uniform[];
   tile?: GemmTile;
   splits?: number;
+  /** The adapter runs on the CPU (lavapipe, SwiftShader): tiles and split-K chosen for that. */
+  cpuAdapter?: boolean;
   /**
    * 'f16': stage and multiply-accumulate in half precision (needs shader-f16; f32 accumulators
    * only): twice the values per register and per byte of workgroup memory, as MPS's accumulator
@@ -107,10 +113,15 @@ export const gemmTuning: {tile: GemmTile|null; splits: number; unroll: boolean|n
  * (convolutions with 64 channels): 128 × 64. Small ones: 64 × 64 so enough workgroups exist.
  * Matrix × vector shapes: 32 × 64 strips of 4 × 4.
  */
-export function chooseTile(m: number, n: number, k: number): GemmTile {
+export function chooseTile(m: number, n: number, k: number, cpuAdapter = false): GemmTile {
   if (gemmTuning.tile) return gemmTuning.tile;
-  if (m <= 16) return {bm: 16, bn: 64, bk: 32, tm: 4, tn: 4};
-  if (n <= 16) return {bm: 64, bn: 16, bk: 32, tm: 4, tn: 4};
+  // CPU adapters: at most 4 load slots per operand. SwiftShader's compile of 8 unrolled slots of
+  // scalar loads did not finish in minutes (a strip with bk 32); bk 16 halves them.
+  if (m <= 16) return {bm: 16, bn: 64, bk: cpuAdapter ? 16 : 32, tm: 4, tn: 4};
+  if (n <= 16) return {bm: 64, bn: 16, bk: cpuAdapter ? 16 : 32, tm: 4, tn: 4};
+  // CPU adapters run a workgroup as SIMD loops over its invocations: 8 × 8 outputs per invocation
+  // halve the workgroup-memory traffic per multiply-add (twice 4 × 4's throughput on lavapipe).
+  if (cpuAdapter) return {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
   const tiles = (bm: number, bn: number) => Math.ceil(m / bm) * Math.ceil(n / bn);
   // Small outputs with short reductions (batch-1 convolutions): 32 × 32 tiles give the GPU more
   // workgroups in one dispatch; long reductions split K instead.
@@ -127,11 +138,15 @@ export function chooseTile(m: number, n: number, k: number): GemmTile {
  * alone gives fewer, each split at least 4 steps of BK long. The H200 sweep of the filter gradient
  * (576 × 64 outputs, K = 100352) ran 3.3× faster at 64 splits than at 8.
  */
-export function chooseSplits(spec: {m: number; n: number; k: number; batch: number}, tile: GemmTile): number {
+export function chooseSplits(spec: {m: number; n: number; k: number; batch: number; cpuAdapter?: boolean}, tile: GemmTile): number {
   if (gemmTuning.splits) return gemmTuning.splits;
   const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
+  // A CPU adapter has a few cores: split only so that there are a handful of workgroups.
+  if (spec.cpuAdapter) return spec.k < 2048 || groups >= 8 ? 1 : Math.min(Math.ceil(8 / groups), Math.floor(spec.k / (4 * tile.bk)));
   // Short reductions, or enough workgroups already: the summing dispatch would cost more.
-  if (spec.k < 16 * tile.bk || groups >= 300) return 1;
+  // (Measured on the H200: a second dispatch costs about as much as a small GEMM, so only long
+  // reductions split.)
+  if (spec.k < 2048 || groups >= 300) return 1;
   const want = Math.ceil(600 / groups);
   const maxByK = Math.floor(spec.k / (4 * tile.bk));
   return Math.max(1, Math.min(want, maxByK, 128));
@@ -139,7 +154,7 @@ export function chooseSplits(spec: {m: number; n: number; k: number; batch: numb
 
 /** The GEMM as one or two programs. A second program (split-K sum + epilogue) when splits > 1. */
 export function gemmPrograms(spec: GemmSpec): {main: Program; sum: Program|null; splits: number; partialSize: number} {
-  const t = spec.tile ?? chooseTile(spec.m, spec.n, spec.k);
+  const t = spec.tile ?? chooseTile(spec.m, spec.n, spec.k, spec.cpuAdapter);
   const splits = spec.splits ?? chooseSplits(spec, t);
   const kTiles = Math.max(1, Math.ceil(spec.k / t.bk));
   const kPerSplit = Math.ceil(kTiles / splits) * t.bk;
@@ -181,10 +196,12 @@ function storeFunction(spec: GemmSpec, helpers: Map<string, string>): string {
     out[(${o.index('m', 'n')}) / 4u] = vec4<${o.type}>(epilogue(v.x, m, n, outOff${args}), epilogue(v.y, m, n + 1u, outOff${args}),
         epilogue(v.z, m, n + 2u, outOff${args}), epilogue(v.w, m, n + 3u, outOff${args}));
   }`
-    : `if (m < u.M) {
-    for (var c = 0u; c < 4u; c = c + 1u) {
-      if (n + c < u.N) { out[${o.index('m', 'n + c')}] = epilogue(v[c], m, n + c, outOff${args}); }
-    }
+    // Unrolled, constant component indices: SwiftShader hung on the loop with v[c].
+    : `let e = vec4<${o.type}>(epilogue(v.x, m, n, outOff${args}), epilogue(v.y, m, n + 1u, outOff${args}),
+      epilogue(v.z, m, n + 2u, outOff${args}), epilogue(v.w, m, n + 3u, outOff${args}));
+  if (m < u.M) {
+    ${['x', 'y', 'z', 'w'].map((comp, c) =>
+      `if (n + ${c}u < u.N) { out[${o.index('m', `n + ${c}u`)}] = e.${comp}; }`).join('\n    ')}
   }`;
   return `${epi}
 fn storeOut(m: u32, n: u32, v: vec4<${acc}>, outOff: u32${params}) {
@@ -204,10 +221,13 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
     throw new Error(`gemm: tile ${JSON.stringify(t)} does not divide into vec4 load slots`);
   }
   const partial = splits > 1;
-  const unroll = gemmTuning.unroll ?? true;
+  // GPUs want the k-step loop unrolled (register-indexed operands); on CPU adapters a constant
+  // bound lets SwiftShader unroll it into code that took minutes and gigabytes to compile, so the
+  // bound is a uniform there.
+  const unroll = gemmTuning.unroll ?? !spec.cpuAdapter;
   const uniforms = [...geometryUniforms(spec, t, splits, kPerSplit), ...spec.uniforms];
   const key = `gemm2|${t.bm},${t.bn},${t.bk},${t.tm},${t.tn}|${spec.acc}|${partial ? 'partial' : extraKey(spec.out)}|` +
-    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${unroll ? 'u' : 'l'}|${spec.precision ?? 'f32'}|${spec.declarations ?? ''}|` +
+    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${unroll ? 'u' : 'l'}|${spec.cpuAdapter ? 'cpu' : 'gpu'}|${spec.precision ?? 'f32'}|${spec.declarations ?? ''}|` +
     spec.uniforms.map(u => u.name + u.type).join(',');
   const acc = spec.acc;
   const half = spec.precision === 'f16' && acc === 'f32';
@@ -253,8 +273,37 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
         }
       }
     };
-    slots('A');
-    slots('B');
+    // CPU adapters: the slots as a loop with a uniform bound (one copy of the load code) —
+    // SwiftShader's compiles of unrolled slots of scalar loads ran for minutes and gigabytes.
+    const slotLoop = (which: 'A'|'B') => {
+      const op = which === 'A' ? spec.a : spec.b;
+      const outer = which === 'A' ? t.bm : t.bn;
+      const base = which === 'A' ? 'm0' : 'n0';
+      const sh = which === 'A' ? 'As' : 'Bs';
+      const s = which;
+      const load = (op.loadDirect ?? op.load)(`(${base} + row${s})`, `(k0 + kk${s})`, s);
+      const place = op.along === 'k'
+        ? `let kk${s} = (slot % ${t.bk / 4}u) * 4u;
+      let row${s} = slot / ${t.bk / 4}u;`
+        : `let kk${s} = slot / ${outer / 4}u;
+      let row${s} = (slot % ${outer / 4}u) * 4u;`;
+      const store = op.along === 'k'
+        ? [0, 1, 2, 3].map(c => `${sh}[(kk${s} + ${c}u) * ${outer / 4}u + row${s} / 4u][row${s} % 4u] = r${s}[${c}];`).join('\n      ')
+        : `${sh}[kk${s} * ${outer / 4}u + row${s} / 4u] = r${s};`;
+      return `for (var it = 0u; it < u.slots${which}; it = it + 1u) {
+      let slot = lindex + it * ${threads}u;
+      ${place}
+      ${op.setup(`(${base} + row${s})`, s)}
+      let r${s} = ${toCompute(load)};
+      ${store}
+    }`;
+    };
+    if (spec.cpuAdapter) {
+      loads.push(slotLoop('A'), slotLoop('B'));
+    } else {
+      slots('A');
+      slots('B');
+    }
     const accDecl: string[] = [], inner: string[] = [], finish: string[] = [];
     const storeArgs = (spec.out.params ?? []).map(p => `, ${p}`).join('');
     for (let i = 0; i < t.tm / 4; ++i) inner.push(`let a${i} = As[kk * ${t.bm / 4}u + ty + ${i * tyCount}u];`);
@@ -278,10 +327,42 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
   if (m >= u.M) { return; }
   ${vecN
     ? `if (n < u.N) { out[(pOff + m * u.N + n) / 4u] = v; }`
-    : `for (var c = 0u; c < 4u; c = c + 1u) { if (n + c < u.N) { out[pOff + m * u.N + n + c] = v[c]; } }`}
+    : ['x', 'y', 'z', 'w'].map((comp, c) => `if (n + ${c}u < u.N) { out[pOff + m * u.N + n + ${c}u] = v.${comp}; }`).join('\n  ')}
 }`);
     }
     const kLoop = unroll ? `${t.bk}u` : 'u.bk';
+    const compute = `for (var kk = 0u; kk < ${kLoop}; kk = kk + 1u) {
+      ${inner.join('\n      ')}
+    }`;
+    // GPUs: the next step's global loads are issued before this step's multiply-adds (one
+    // register stage of prefetch). CPU adapters: load and store in one phase — SwiftShader runs
+    // barriers as coroutine splits, and values live across them made its compiles blow up.
+    const mainLoop = spec.cpuAdapter
+      ? `var k0 = kBegin;
+  loop {
+    if (k0 >= kEnd) { break; }
+    ${loads.join('\n    ')}
+    workgroupBarrier();
+    ${compute}
+    workgroupBarrier();
+    k0 = k0 + ${t.bk}u;
+  }`
+      : `var k0 = kBegin;
+  if (k0 < kEnd) {
+    ${loads.join('\n    ')}
+  }
+  loop {
+    if (k0 >= kEnd) { break; }
+    ${stores.join('\n    ')}
+    workgroupBarrier();
+    k0 = k0 + ${t.bk}u;
+    if (k0 < kEnd) {
+      ${advance.join('\n      ')}
+      ${loads.join('\n      ')}
+    }
+    ${compute}
+    workgroupBarrier();
+  }`;
     const inputs: BufferDecl[] = [spec.a.buffer, spec.b.buffer, ...(partial ? [] : spec.out.extraInputs)];
     const outputs: BufferDecl[] = partial
       ? [{name: 'out', type: acc, vec4: spec.n % 4 === 0}]
@@ -296,6 +377,8 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
         `var<workgroup> As: array<${v4}, ${(t.bm * t.bk) / 4}>;`,
         `var<workgroup> Bs: array<${v4}, ${(t.bn * t.bk) / 4}>;`,
         spec.declarations ?? '',
+        spec.a.decls ?? '',
+        spec.b.decls ?? '',
         ...decls,
       ].join('\n'),
       body: `
@@ -317,28 +400,12 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
   let kEnd = min(u.K, kBegin + u.kPerSplit);
   ${setup.join('\n  ')}
   ${accDecl.join('\n  ')}
-  var k0 = kBegin;
-  if (k0 < kEnd) {
-    ${loads.join('\n    ')}
-  }
-  loop {
-    if (k0 >= kEnd) { break; }
-    ${stores.join('\n    ')}
-    workgroupBarrier();
-    k0 = k0 + ${t.bk}u;
-    if (k0 < kEnd) {
-      ${advance.join('\n      ')}
-      ${loads.join('\n      ')}
-    }
-    for (var kk = 0u; kk < ${kLoop}; kk = kk + 1u) {
-      ${inner.join('\n      ')}
-    }
-    workgroupBarrier();
-  }
+  ${mainLoop}
   ${finish.join('\n  ')}`,
     };
   };
-  const uni = unroll ? uniforms : [...uniforms, {name: 'bk', type: 'u32' as const, value: t.bk}];
+  const uni = [...uniforms, ...(unroll ? [] : [{name: 'bk', type: 'u32' as const, value: t.bk}]),
+               ...(spec.cpuAdapter ? [{name: 'slotsA', type: 'u32' as const, value: slotsA}, {name: 'slotsB', type: 'u32' as const, value: slotsB}] : [])];
   const groups = Math.ceil(spec.m / t.bm) * Math.ceil(spec.n / t.bn) * spec.batch * splits;
   return {name: spec.name, key, shader, uniforms: uni, dispatch: dispatch1D(groups, 1)};
 }
@@ -402,15 +469,21 @@ export function denseOperand(o: {name: string; type: WgslScalar; acc: WgslScalar
     if (o.vec4) return `select(${zero}, ${conv(`${o.name}[(${at(row, k)}) / 4u]`)}, ${row} < ${o.rows} && ${k} < u.K)`;
     const comps = [0, 1, 2, 3].map(c => {
       const [r, kc] = o.contiguous === 'k' ? [row, `${k} + ${c}u`] : [`${row} + ${c}u`, k];
-      return `select(${zeroOf(o.acc)}, ${conv1(`${o.name}[${at(r, kc)}]`)}, ${r} < ${o.rows} && ${kc} < u.K)`;
+      return conv1(`load1_${o.name}(${at(r, kc)}, ${r} < ${o.rows} && ${kc} < u.K)`);
     });
     return `vec4<${o.acc}>(${comps.join(', ')})`;
   };
+  // Scalar loads branch instead of select(): a select evaluates its out-of-range load too.
+  const decls = o.vec4 ? undefined : `fn load1_${o.name}(i: u32, ok: bool) -> ${o.type} {
+  if (ok) { return ${o.name}[i]; }
+  return ${zeroOf(o.type)};
+}`;
   return {
     buffer: {name: o.name, type: o.type, vec4: o.vec4},
     along: o.contiguous,
     setup: () => '',
     load: (row, k) => load(row, k),
+    decls,
     key: `dense:${o.name}:${o.type}:${o.contiguous}:${o.vec4 ? 4 : 1}:${o.offset}:${o.ld}:${o.rows}`,
   };
 }
