@@ -9,11 +9,12 @@
 import {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
+import {broadcastStrides} from '../src/codegen/elementwise.js';
 import {denseOperand, GemmOperand, GemmSpec, runGemm} from '../src/codegen/gemm.js';
 import {Program} from '../src/codegen/program.js';
 import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
 
-import {isCpuAdapter, MpsgpuDevice} from '../src/device.js';
+import {adapterMatches, isCpuAdapter, MpsgpuDevice} from '../src/device.js';
 import {flags} from '../src/flags.js';
 import {reshapeView} from '../src/kernel_util.js';
 
@@ -91,14 +92,8 @@ function epilogueLoads(e: Epilogue|undefined, outShape: number[]) {
   if (e?.activation === 'prelu') extras.push({name: 'prelu', t: e.preluWeights!});
   const uniforms: Uniform[] = [];
   const [, h, w] = outShape;
-  const strides = (t: TensorInfo) => {
-    // Broadcast strides per output dimension (0 where broadcast).
-    const shape = t.shape, off = 4 - shape.length;
-    const own: number[] = [];
-    let s = 1;
-    for (let d = shape.length - 1; d >= 0; --d) { own[d] = s; s *= shape[d]; }
-    return [0, 1, 2, 3].map(d => (d < off || shape[d - off] === 1 ? 0 : own[d - off]));
-  };
+  // Broadcast strides per output dimension (0 where broadcast).
+  const strides = (t: TensorInfo) => broadcastStrides(t.shape, outShape);
   const loads = new Map<string, (m: string, n: string) => string>();
   for (const {name, t} of extras) {
     const st = strides(t);
@@ -138,7 +133,7 @@ function asMatrices(b: MpsgpuBackend, ...pairs: Array<[TensorInfo, number, numbe
  * and a CPU adapter gains nothing from f16 arithmetic, so it is left out there.
  */
 export function convF16Available(d: MpsgpuDevice): boolean {
-  return d.features.has('shader-f16') && !/swiftshader/i.test(Object.values(d.adapterInfo).join(' '));
+  return d.features.has('shader-f16') && !adapterMatches(d, /swiftshader/i);
 }
 
 /** Half-precision staging and accumulation where asked for (MPSGPU_CONV_F16) and available. */

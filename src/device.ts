@@ -103,6 +103,11 @@ export const onDeviceLost: Array<(device: MpsgpuDevice) => void> = [];
  * there (fewer, larger workgroups; see src/codegen/gemm.ts) instead of those for GPUs.
  */
 export function isCpuAdapter(d: MpsgpuDevice): boolean {
+  return adapterMatches(d, /llvmpipe|lavapipe|swiftshader/i);
+}
+
+/** Whether the adapter's vendor, architecture, device or description matches `pattern`. */
+export function adapterMatches(d: MpsgpuDevice, pattern: RegExp): boolean {
   const i = d.adapterInfo;
-  return /llvmpipe|lavapipe|swiftshader/i.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
+  return pattern.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
 }
