@@ -244,28 +244,28 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
     // neighbouring invocations take neighbouring k (coalesced when the operand is contiguous in k);
     // along outer, neighbouring rows.
     const setup: string[] = [], loads: string[] = [], stores: string[] = [], advance: string[] = [];
-    const slots = (which: 'A'|'B') => {
+    // Where a slot's vec4 lies in the tile (kk, row) and how it goes to workgroup memory.
+    const slotParts = (which: 'A'|'B', slot: string, s: string) => {
       const op = which === 'A' ? spec.a : spec.b;
       const outer = which === 'A' ? t.bm : t.bn;
-      const base = which === 'A' ? 'm0' : 'n0';
-      const count = which === 'A' ? slotsA : slotsB;
       const sh = which === 'A' ? 'As' : 'Bs';
+      const row = `(${which === 'A' ? 'm0' : 'n0'} + row${s})`;
+      const place = op.along === 'k'
+        ? [`let kk${s} = (${slot} % ${t.bk / 4}u) * 4u;`, `let row${s} = ${slot} / ${t.bk / 4}u;`]
+        : [`let kk${s} = ${slot} / ${outer / 4}u;`, `let row${s} = (${slot} % ${outer / 4}u) * 4u;`];
+      const store = op.along === 'k'
+        ? [0, 1, 2, 3].map(c => `${sh}[(kk${s} + ${c}u) * ${outer / 4}u + row${s} / 4u][row${s} % 4u] = r${s}[${c}];`)
+        : [`${sh}[kk${s} * ${outer / 4}u + row${s} / 4u] = r${s};`];
+      return {op, row, place, store};
+    };
+    const slots = (which: 'A'|'B') => {
+      const count = which === 'A' ? slotsA : slotsB;
       for (let i = 0; i < count; ++i) {
         const s = `${which}${i}`;
-        const slot = `(lindex + ${i * threads}u)`;
-        if (op.along === 'k') {
-          setup.push(`let kk${s} = (${slot} % ${t.bk / 4}u) * 4u;`, `let row${s} = ${slot} / ${t.bk / 4}u;`);
-          setup.push(op.setup(`(${base} + row${s})`, s));
-          loads.push(`r${s} = ${toCompute(op.load(`(${base} + row${s})`, `(k0 + kk${s})`, s))};`);
-          for (let c = 0; c < 4; ++c) {
-            stores.push(`${sh}[(kk${s} + ${c}u) * ${outer / 4}u + row${s} / 4u][row${s} % 4u] = r${s}[${c}];`);
-          }
-        } else {
-          setup.push(`let kk${s} = ${slot} / ${outer / 4}u;`, `let row${s} = (${slot} % ${outer / 4}u) * 4u;`);
-          setup.push(op.setup(`(${base} + row${s})`, s));
-          loads.push(`r${s} = ${toCompute(op.load(`(${base} + row${s})`, `(k0 + kk${s})`, s))};`);
-          stores.push(`${sh}[kk${s} * ${outer / 4}u + row${s} / 4u] = r${s};`);
-        }
+        const {op, row, place, store} = slotParts(which, `(lindex + ${i * threads}u)`, s);
+        setup.push(...place, op.setup(row, s));
+        loads.push(`r${s} = ${toCompute(op.load(row, `(k0 + kk${s})`, s))};`);
+        stores.push(...store);
         setup.push(`var r${s}: ${v4};`);
         if (op.kInit && op.kAdvance) {
           setup.push(op.kInit(`(kBegin + kk${s})`, s));
@@ -276,26 +276,15 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
     // CPU adapters: the slots as a loop with a uniform bound (one copy of the load code) —
     // SwiftShader's compiles of unrolled slots of scalar loads ran for minutes and gigabytes.
     const slotLoop = (which: 'A'|'B') => {
-      const op = which === 'A' ? spec.a : spec.b;
-      const outer = which === 'A' ? t.bm : t.bn;
-      const base = which === 'A' ? 'm0' : 'n0';
-      const sh = which === 'A' ? 'As' : 'Bs';
       const s = which;
-      const load = (op.loadDirect ?? op.load)(`(${base} + row${s})`, `(k0 + kk${s})`, s);
-      const place = op.along === 'k'
-        ? `let kk${s} = (slot % ${t.bk / 4}u) * 4u;
-      let row${s} = slot / ${t.bk / 4}u;`
-        : `let kk${s} = slot / ${outer / 4}u;
-      let row${s} = (slot % ${outer / 4}u) * 4u;`;
-      const store = op.along === 'k'
-        ? [0, 1, 2, 3].map(c => `${sh}[(kk${s} + ${c}u) * ${outer / 4}u + row${s} / 4u][row${s} % 4u] = r${s}[${c}];`).join('\n      ')
-        : `${sh}[kk${s} * ${outer / 4}u + row${s} / 4u] = r${s};`;
+      const {op, row, place, store} = slotParts(which, 'slot', s);
+      const load = (op.loadDirect ?? op.load)(row, `(k0 + kk${s})`, s);
       return `for (var it = 0u; it < u.slots${which}; it = it + 1u) {
       let slot = lindex + it * ${threads}u;
-      ${place}
-      ${op.setup(`(${base} + row${s})`, s)}
+      ${place.join('\n      ')}
+      ${op.setup(row, s)}
       let r${s} = ${toCompute(load)};
-      ${store}
+      ${store.join('\n      ')}
     }`;
     };
     if (spec.cpuAdapter) {
