@@ -9,6 +9,7 @@
 //
 //   npm run bench:kernels -- [--backends mpsgpu,webgpu] [--filter REGEXP] [--reps N] [--inner K]
 //                            [--budget S] [--quick] [--json out.json] [--list cases.json]
+//                            [--flags MPSGPU_FLAG=VALUE,…]
 //   (defaults: 10 reps × K = 5 executions, at most about S = 2 s of timed work per kernel and
 //    backend; --quick: 5 reps × K = 2)
 //
@@ -70,10 +71,12 @@ interface Options {
   quick: boolean;
   json: string;
   list: string;
+  /** --flags NAME=VALUE,…: tf.env() flags set before the run (mpsgpu's, for comparisons). */
+  flags: Record<string, number|boolean>;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = {backends: ['mpsgpu', 'webgpu'], filter: '', reps: 0, inner: 0, innerFixed: false, budget: 2, quick: false, json: '', list: ''};
+  const opts: Options = {backends: ['mpsgpu', 'webgpu'], filter: '', reps: 0, inner: 0, innerFixed: false, budget: 2, quick: false, json: '', list: '', flags: {}};
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     const need = () => {
@@ -90,6 +93,12 @@ function parseArgs(argv: string[]): Options {
       case '--quick': opts.quick = true; break;
       case '--json': opts.json = need(); break;
       case '--list': opts.list = need(); break;
+      case '--flags':
+        for (const kv of need().split(',')) {
+          const [k, v] = kv.split('=');
+          opts.flags[k] = v === 'true' ? true : v === 'false' ? false : Number(v);
+        }
+        break;
       default: throw new Error(`unknown option ${argv[i]}`);
     }
   }
@@ -397,6 +406,18 @@ function hasKernel(c: CaseSpec, backend: string): boolean {
   return tf.getKernel(c.kernel, backend) !== undefined;
 }
 
+// Hand everything recorded to the queue without waiting (the first half of sync).
+function submit(name: string): void {
+  if (name === 'mpsgpu') {
+    mpsgpu.flush();
+  } else if (name === 'webgpu') {
+    const b = tf.backend() as unknown as {ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void};
+    b.ensureCommandEncoderReady();
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
+}
+
 // Submit everything recorded and wait until the GPU has finished it (see the header).
 async function sync(name: string): Promise<void> {
   if (name === 'mpsgpu') {
@@ -441,13 +462,19 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-interface Timing {ms: number; reps: number; inner: number}
+/**
+ * ms: median wall time per execution. recordMs / submitMs: median CPU time per execution spent
+ * in the K calls (mpsgpu: recording the lazy graph; webgpu: encoding as it goes) and in handing
+ * the work to the queue (mpsgpu: the flush that encodes it; webgpu: ending the pass and submitting)
+ * — where a backend's small kernels are bound by JavaScript and Dawn rather than by the GPU.
+ */
+interface Timing {ms: number; recordMs: number; submitMs: number; reps: number; inner: number}
 
 async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
   const backend = tf.getBackend();
   const before = tf.memory().numTensors;
   const inputs = tf.tidy(() => setup(c));
-  const times: number[] = [];
+  const times: number[] = [], recordTimes: number[] = [], submitTimes: number[] = [];
   let reps = opts.reps, inner = opts.inner;
   try {
     // Warm-up: compile. The result stays alive until after the sync: mpsgpu skips work whose
@@ -484,8 +511,13 @@ async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
       const start = performance.now();
       const results: tf.TensorContainer[] = [];
       for (let k = 0; k < inner; k++) results.push(tf.tidy(() => run(c, inputs)));
+      const recorded = performance.now();
+      submit(backend);
+      const submitted = performance.now();
       await sync(backend);
       times.push((performance.now() - start) / inner);
+      recordTimes.push((recorded - start) / inner);
+      submitTimes.push((submitted - recorded) / inner);
       tf.dispose(results);
     }
   } finally {
@@ -495,7 +527,7 @@ async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
   }
   const after = tf.memory().numTensors;
   if (after !== before) throw new Error(`numTensors grew from ${before} to ${after}`);
-  return {ms: median(times), reps, inner};
+  return {ms: median(times), recordMs: median(recordTimes), submitMs: median(submitTimes), reps, inner};
 }
 
 // TFLOP/s, or GB/s for memory-bound kernels (SI prefixes below those, 3 significant digits).
@@ -512,7 +544,10 @@ function rate(c: {flops?: number; bytes?: number}, ms: number): string {
 }
 
 type Result = number | 'missing' | `failed: ${string}`;
-interface CaseResult extends CaseSpec {results: Record<string, Result>; runs: Record<string, {reps: number; inner: number}>}
+interface CaseResult extends CaseSpec {
+  results: Record<string, Result>;
+  runs: Record<string, {reps: number; inner: number; recordMs: number; submitMs: number}>;
+}
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
@@ -527,6 +562,7 @@ async function main() {
     console.log(`${list.length} cases written to ${opts.list}`);
     process.exit(0);
   }
+  for (const [k, v] of Object.entries(opts.flags)) tf.env().set(k, v);
   await tf.setBackend('mpsgpu');
   const info = mpsgpu.device().adapterInfo;
   const adapter = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
@@ -554,13 +590,14 @@ async function main() {
         try {
           const t = await timeCase(c, opts);
           r.results[name] = t.ms;
-          r.runs[name] = {reps: t.reps, inner: t.inner};
+          r.runs[name] = {reps: t.reps, inner: t.inner, recordMs: t.recordMs, submitMs: t.submitMs};
         } catch (e) {
           r.results[name] = `failed: ${(e as Error).message.split('\n')[0]}`;
         }
       }
-      const v = r.results[name];
-      console.error(`  ${name} ${c.name} | ${c.shape}: ${typeof v === 'number' ? v.toFixed(3) + ' ms' : v}`);
+      const v = r.results[name], run = r.runs[name];
+      const cpu = run ? ` (CPU: record ${(run.recordMs * 1e3).toFixed(1)} µs + submit ${(run.submitMs * 1e3).toFixed(1)} µs)` : '';
+      console.error(`  ${name} ${c.name} | ${c.shape}: ${typeof v === 'number' ? v.toFixed(3) + ' ms' : v}${cpu}`);
     }
     writeJson();
   }

@@ -10,7 +10,7 @@ import {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {broadcastStrides} from '../src/codegen/elementwise.js';
-import {denseOperand, GemmOperand, GemmSpec, runGemm} from '../src/codegen/gemm.js';
+import {denseOperand, GemmOperand, GemmSpec, gemmIsDirect, runGemm} from '../src/codegen/gemm.js';
 import {Program} from '../src/codegen/program.js';
 import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
 
@@ -242,8 +242,12 @@ function transposedFilterOperand(vec4: boolean, flipped = false): GemmOperand {
   };
 }
 
-/** Tuning and test hooks: the product size (multiply-adds) from which dx transforms the filter first. */
-export const convTuning = {flipMinMacs: 2 ** 28};
+/**
+ * Tuning and test hooks: the product size (multiply-adds) from which dx transforms the filter
+ * first; null: by adapter — GPUs from 2^28; CPU adapters whenever the GEMM stages its operands in
+ * workgroup memory (the in-place read stores them as scalars there), never for the direct variant.
+ */
+export const convTuning: {flipMinMacs: number|null} = {flipMinMacs: null};
 
 /** w[kr, kc, d1, d2] → w'[fH−1−kr, fW−1−kc, d2, d1]: the filter of the transposed convolution. */
 function flipFilterProgram(name: string, fH: number, fW: number, inC: number, outC: number): Program {
@@ -283,12 +287,122 @@ function backpropInputAsForward(b: MpsgpuBackend, name: string, info: Conv2DInfo
   };
   // Large products: transform the filter once (a cheap pass) so the GEMM reads it with dense
   // vector loads; small ones: read it flipped in place and save the extra dispatch.
-  const macs = info.batchSize * info.inHeight * info.inWidth * inC * fH * fW * outC;
-  if (macs < convTuning.flipMinMacs) return conv2dGemm(b, name, fwd, dy, w, undefined, true);
+  const m = info.batchSize * info.inHeight * info.inWidth, k = fH * fW * outC;
+  const cpu = isCpuAdapter(b.gpu);
+  const minMacs = convTuning.flipMinMacs ?? (!cpu ? 2 ** 28 : gemmIsDirect(m, inC, k, true) ? Infinity : 0);
+  if (m * inC * k < minMacs) return conv2dGemm(b, name, fwd, dy, w, undefined, true);
   const flipped = b.runProgram(flipFilterProgram(name, fH, fW, inC, outC), [w], [fH, fW, outC, inC], 'float32');
   const dx = conv2dGemm(b, name, fwd, dy, flipped);
   b.disposeIntermediateTensorInfo(flipped);
   return dx;
+}
+
+// Strided dx by phases. With stride s > 1 (dilation is then 1), the dx pixels r ≡ ph (mod sH)
+// receive only the taps kr ≡ (ph + padT) (mod sH): kr = kr0 + sH·t, from dy row i + br − t where
+// r = ph + sH·i. Each of the sH·sW phases is a dense GEMM over its own taps (no multiply with the
+// zeros a stride-1 gather over all taps would skip 3 of 4 times at stride 2); the phases are the
+// GEMM's batches, so it is one dispatch, and each ends its reduction at its own tap count
+// (GemmSpec.kEnd). Rows of a phase past the image are not stored.
+
+/** Per phase (GEMM batch): its first taps, dy offsets and tap counts; dx offset lets for the store. */
+const PHASE_PROLOGUE = `let ph = i32(batch) / u.sW;
+  let pw = i32(batch) % u.sW;
+  let kr0 = (ph + u.padT) % u.sH;
+  let kc0 = (pw + u.padL) % u.sW;
+  let br = (ph + u.padT - kr0) / u.sH;
+  let bc = (pw + u.padL - kc0) / u.sW;
+  let tapsH = (u.fH - kr0 + u.sH - 1) / u.sH;
+  let tapsW = (u.fW - kc0 + u.sW - 1) / u.sW;
+  let kPhase = u32(max(tapsH * tapsW, 0) * u.outC);
+  let phU = u32(ph);
+  let pwU = u32(pw);
+  let outOff = 0u;`;
+
+/** A of a phase: dy at rows (b, i, j) of the phase, columns (th, tw, d2) of its taps. */
+function dyPhaseOperand(vec4: boolean): GemmOperand {
+  const setup = (row: string, s: string) => `let ok${s} = ${row} < u.M;
+  let p${s} = i32(${row});
+  let yb${s} = p${s} / (u.wP * u.hP);
+  let yr${s} = (p${s} / u.wP) % u.hP + br;
+  let yc${s} = p${s} % u.wP + bc;`;
+  const one = (s: string, k: string) => `loadDyPhase${vec4 ? 4 : 1}(ok${s}, yb${s}, yr${s}, yc${s}, tapsH, tapsW, ${k})`;
+  return {
+    buffer: {name: 'dy', type: 'f32', vec4},
+    along: 'k',
+    setup,
+    load: (_row, k, s) => (vec4 ? one(s, k) : fourLoads(c => one(s, `${k} + ${c}u`))),
+    key: `dyphase${vec4 ? 4 : 1}`,
+  };
+}
+
+function dyPhaseLoaderDecl(vec4: boolean): string {
+  const type = vec4 ? 'vec4<f32>' : 'f32';
+  return `fn loadDyPhase${vec4 ? 4 : 1}(ok: bool, yb: i32, yr0: i32, yc0: i32, tapsH: i32, tapsW: i32, k: u32) -> ${type} {
+  let kk = i32(k);
+  let d2 = kk % u.outC;
+  let t = kk / u.outC;
+  let th = t / max(tapsW, 1);
+  let tw = t % max(tapsW, 1);
+  let yr = yr0 - th;
+  let yc = yc0 - tw;
+  if (!ok || k >= u.K || th >= tapsH || tw >= tapsW || yr < 0 || yc < 0 || yr >= u.outH || yc >= u.outW) { return ${type}(); }
+  return dy[(yb * u.dySB + yr * u.dySR + yc * u.dySC + d2)${vec4 ? ' / 4' : ''}];
+}`;
+}
+
+/** B of a phase: w[kr0 + sH·th, kc0 + sW·tw, n, d2] at row k = (th, tw, d2), column n = d1. */
+function filterPhaseOperand(vec4: boolean): GemmOperand {
+  const at = (n: string, k: string) => `filterPhaseAt(${n}, ${k}, kr0, kc0, tapsH, tapsW)`;
+  return {
+    buffer: {name: 'w', type: 'f32', vec4},
+    along: 'k',
+    setup: () => '',
+    load: (row, k) => (vec4
+      ? `loadFilterPhase4(${at(row, k)})`
+      : fourLoads(c => `loadFilterPhase1(${at(row, `(${k} + ${c}u)`)})`)),
+    decls: `fn filterPhaseAt(n: u32, k: u32, kr0: i32, kc0: i32, tapsH: i32, tapsW: i32) -> i32 {
+  let kk = i32(k);
+  let t = kk / u.outC;
+  let th = t / max(tapsW, 1);
+  let tw = t % max(tapsW, 1);
+  if (n >= u.N || k >= u.K || th >= tapsH || tw >= tapsW) { return -1; }
+  return (((kr0 + th * u.sH) * u.fW + kc0 + tw * u.sW) * i32(u.N) + i32(n)) * u.outC + kk % u.outC;
+}
+${vec4 ? `fn loadFilterPhase4(i: i32) -> vec4<f32> {
+  if (i < 0) { return vec4<f32>(); }
+  return w[i / 4];
+}` : `fn loadFilterPhase1(i: i32) -> f32 {
+  if (i < 0) { return 0.0; }
+  return w[i];
+}`}`,
+    key: `wphase${vec4 ? 4 : 1}`,
+  };
+}
+
+/** dx of a strided convolution (dilation 1, dy of the exact output size) by phases. */
+function backpropInputByPhases(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
+  const {strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW} = info;
+  const hP = Math.ceil(info.inHeight / sH), wP = Math.ceil(info.inWidth / sW);
+  const tH = Math.ceil(fH / sH), tW = Math.ceil(fW / sW);  // the most taps a phase has
+  const n = info.inChannels;
+  const vecDy = info.outChannels % 4 === 0;
+  const [, dyH, dyW, dyC] = dy.shape;
+  // Row m = (b, i, j) of phase (ph, pw) is dx pixel (b, ph + sH·i, pw + sW·j).
+  const row = (m: string) => `phU + ((${m} / u32(u.wP)) % u32(u.hP)) * u32(u.sH)`;
+  const col = (m: string) => `pwU + (${m} % u32(u.wP)) * u32(u.sW)`;
+  const pixel = (m: string) => `((${m} / u32(u.wP * u.hP)) * u32(u.inH) + ${row(m)}) * u32(u.inW) + ${col(m)}`;
+  const spec: GemmSpec = {
+    name, m: info.batchSize * hP * wP, n, k: tH * tW * info.outChannels, batch: sH * sW, acc: 'f32',
+    cpuAdapter: isCpuAdapter(b.gpu), precision: convPrecision(b),
+    a: dyPhaseOperand(vecDy),
+    b: filterPhaseOperand(vecDy),
+    out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `(${pixel(mm)}) * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),
+          extraInputs: [], loadExtra: () => '', params: ['phU', 'pwU'],
+          rowValid: mm => `${row(mm)} < u32(u.inH) && ${col(mm)} < u32(u.inW)`, key: 'dxphase'},
+    prologue: PHASE_PROLOGUE, prologueKey: 'dxphase', kEnd: 'kPhase',
+    uniforms: [...geometry(info), ...intUniforms({fH, hP, wP, dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC})],
+  };
+  return runGemmWith(b, spec, [dy, w], [], info.inShape, [dyPhaseLoaderDecl(vecDy)]);
 }
 
 /** dx = the gradient of conv2d with respect to x, NHWC. */
@@ -300,6 +414,7 @@ export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Co
     return done(batchMatMul(b, dym, wm, false, true, {}, name), info.inShape);
   }
   if (info.strideHeight === 1 && info.strideWidth === 1 && dyExact) return backpropInputAsForward(b, name, info, dy, w);
+  if (dyExact && info.dilationHeight === 1 && info.dilationWidth === 1) return backpropInputByPhases(b, name, info, dy, w);
   const m = info.batchSize * info.inHeight * info.inWidth;
   const n = info.inChannels;
   const k = info.filterHeight * info.filterWidth * info.outChannels;

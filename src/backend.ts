@@ -192,7 +192,7 @@ export class MpsgpuBackend extends KernelBackend {
   flush(): void {
     this.checkDevice();
     this.graph.flush(d => this.upload(d));
-    if (flags.poolFreeBytes >= 0) this.runtime.pool.trim(flags.poolFreeBytes);
+    if (flags.poolFreeBytes >= 0 && this.runtime.pool.trim(flags.poolFreeBytes) > 0) this.runtime.dropBindGroups();
   }
 
   private flushWithReadback(d: TensorData): {staging: GPUBuffer; id: number} {

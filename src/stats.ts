@@ -17,11 +17,13 @@ export interface Stats {
   readbacks: number;
   /** Pipelines created (each distinct shader once). */
   pipelinesCompiled: number;
+  /** Dispatches that reused a cached bind group (same layout, buffers and uniform range). */
+  bindGroupsReused: number;
 }
 
 function zero(): Stats {
   return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, flushes: 0, submissions: 0, uploads: 0,
-          readbacks: 0, pipelinesCompiled: 0};
+          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0};
 }
 
 export const stats: Stats = zero();

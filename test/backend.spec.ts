@@ -19,6 +19,11 @@ function withFlags(flags: Flags, body: () => Promise<void>): () => Promise<void>
   };
 }
 
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>) {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; ++i) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5);
+}
+
 describe('mpsgpu backend', () => {
   beforeAll(async () => {
     expect(await tf.setBackend('mpsgpu')).toBe(true);
@@ -207,6 +212,30 @@ describe('mpsgpu backend', () => {
       expect(m2.numBytesInGPUAllocated).toBe(m1.numBytesInGPUAllocated);
       expect(m2.numBytesInGPU).toBe(m1.numBytesInGPU);
       expect(m2.numTensors).toBe(m1.numTensors);
+      x.dispose();
+    });
+  });
+
+  describe('bind groups', () => {
+    it('a repeated step reuses its bind groups, and results stay right after the pool trims', async () => {
+      const values = randomValues(1024, 12);
+      const x = tf.tensor(values, [32, 32]);
+      const expected = values.map(v => Math.max(0, v * 3 - 1));
+      const step = async () => {
+        const y = tf.tidy(() => x.mul(3).sub(1).relu());
+        const got = await y.data();
+        y.dispose();
+        await mpsgpu.sync();
+        return got;
+      };
+      await step();
+      const before = mpsgpu.stats().bindGroupsReused;
+      for (let i = 0; i < 3; ++i) expectClose(await step(), expected);
+      expect(mpsgpu.stats().bindGroupsReused).toBeGreaterThan(before);
+      // Trimming destroys the free buffers the cached groups name: they must not be used again.
+      await withFlags({MPSGPU_POOL_FREE_BYTES: 0}, async () => {
+        for (let i = 0; i < 3; ++i) expectClose(await step(), expected);
+      })();
       x.dispose();
     });
   });

@@ -141,6 +141,12 @@ const TRANSPOSE_CASES: Array<{x: number[], f: number[], out: number[], strides: 
   {x: [1, 3, 4, 2], f: [3, 3, 3, 2], out: [1, 7, 9, 3], strides: 2, pad: 'valid'},
   {x: [2, 4, 4, 1], f: [3, 3, 2, 1], out: [2, 4, 4, 2], strides: 1, pad: 1},
   {x: [1, 3, 3, 2], f: [3, 3, 1, 2], out: [1, 6, 5, 1], strides: 2, pad: [[0, 0], [1, 0], [1, 1], [0, 0]]},
+  // Strided dx by phases: vector channels, stride 3 with a 5 × 4 filter, phases without taps (1 × 1
+  // filter, stride 2), unequal strides with asymmetric pads.
+  {x: [2, 4, 5, 8], f: [3, 3, 4, 8], out: [2, 8, 10, 4], strides: 2, pad: 'same'},
+  {x: [1, 3, 4, 4], f: [5, 4, 8, 4], out: [1, 9, 12, 8], strides: 3, pad: 'same'},
+  {x: [1, 3, 3, 3], f: [1, 1, 5, 3], out: [1, 6, 6, 5], strides: 2, pad: 'valid'},
+  {x: [2, 3, 4, 2], f: [4, 3, 3, 2], out: [2, 9, 8, 3], strides: [3, 2], pad: [[0, 0], [1, 2], [1, 0], [0, 0]]},
 ];
 
 describeLazyAndEager('conv2dTranspose (Conv2DBackpropInput) matches tfjs-backend-cpu', () => {

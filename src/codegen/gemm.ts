@@ -23,7 +23,15 @@ export interface GemmTile {
   bk: number;
   tm: number;
   tn: number;
+  /**
+   * No workgroup staging: each invocation computes a 4 × 4 block straight from the operands' loads
+   * (tiny products on CPU adapters, where caches do the staging and barriers cost most).
+   */
+  direct?: boolean;
 }
+
+/** The direct variant's tile (4 × 4 per invocation, K in steps of 4). */
+export const DIRECT_TILE: GemmTile = {bm: 4, bn: 4, bk: 4, tm: 4, tn: 4, direct: true};
 
 /**
  * How a GEMM reads one operand (A is M × K, B is K × N; "outer" is m for A, n for B). A load slot
@@ -69,6 +77,8 @@ export interface GemmOutput {
   extraInputs: BufferDecl[];
   /** u32 lets of the prologue the epilogue's loads use (passed into the store function). */
   params?: string[];
+  /** WGSL bool: whether row m is stored at all (rows past a batch's own extent; default all < M). */
+  rowValid?: (m: string) => string;
   key: string;
 }
 
@@ -89,6 +99,11 @@ export interface GemmSpec {
    */
   prologue: string;
   prologueKey: string;
+  /**
+   * WGSL u32: where this batch's reduction ends, if before K (a let of the prologue). Loads past
+   * it must give zeros: the last staged step may extend beyond it.
+   */
+  kEnd?: string;
   /** Module-scope WGSL (helper functions the operands' loads call). */
   declarations?: string;
   uniforms: Uniform[];
@@ -108,21 +123,26 @@ export interface GemmSpec {
 export const gemmTuning: {tile: GemmTile|null; splits: number; unroll: boolean|null} = {tile: null, splits: 0, unroll: null};
 
 /**
- * Tiles by output shape. Large outputs: 128 × 128 tiles of 256 invocations, 8 × 8 each (the
- * classic SGEMM shape: 4 workgroup-memory vec4 reads per 64 multiply-adds). Narrow outputs
- * (convolutions with 64 channels): 128 × 64. Small ones: 64 × 64 so enough workgroups exist.
- * Matrix × vector shapes: 32 × 64 strips of 4 × 4.
+ * Tiles by output shape (`batch` independent products count as more tiles). Large outputs: 64 × 128
+ * tiles of 128 invocations, 8 × 8 each (4 workgroup-memory vec4 reads per 64 multiply-adds).
+ * Narrow outputs (convolutions with 64 channels): 128 × 64. Small ones: 64 × 64, or 32 × 32 of
+ * 4 × 4 so enough workgroups exist. Matrix × vector shapes: 16 × 64 strips of 4 × 4. CPU adapters:
+ * the direct variant for small or thin products, else 64 × 64 of 8 × 8.
  */
-export function chooseTile(m: number, n: number, k: number, cpuAdapter = false): GemmTile {
+export function chooseTile(m: number, n: number, k: number, cpuAdapter = false, batch = 1): GemmTile {
   if (gemmTuning.tile) return gemmTuning.tile;
-  // CPU adapters: at most 4 load slots per operand. SwiftShader's compile of 8 unrolled slots of
-  // scalar loads did not finish in minutes (a strip with bk 32); bk 16 halves them.
-  if (m <= 16) return {bm: 16, bn: 64, bk: cpuAdapter ? 16 : 32, tm: 4, tn: 4};
-  if (n <= 16) return {bm: 64, bn: 16, bk: cpuAdapter ? 16 : 32, tm: 4, tn: 4};
-  // CPU adapters run a workgroup as SIMD loops over its invocations: 8 × 8 outputs per invocation
-  // halve the workgroup-memory traffic per multiply-add (twice 4 × 4's throughput on lavapipe).
-  if (cpuAdapter) return {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
-  const tiles = (bm: number, bn: number) => Math.ceil(m / bm) * Math.ceil(n / bn);
+  const tiles = (bm: number, bn: number) => Math.ceil(m / bm) * Math.ceil(n / bn) * batch;
+  if (cpuAdapter) {
+    // Products that give fewer than 4 workgroups of 64 × 64, or with a side of at most 16, run
+    // direct (lavapipe: the 64 × 16 strip took 0.8–1.9 ms for a 45 × 3 × 273 filter gradient, and
+    // computed half zeros for the MNIST conv2 input gradient, N = 8: 26 ms against 8 ms direct).
+    if (tiles(64, 64) < 4 || m <= 16 || n <= 16) return DIRECT_TILE;
+    // A workgroup runs as SIMD loops over its invocations: 8 × 8 outputs per invocation halve the
+    // workgroup-memory traffic per multiply-add (twice 4 × 4's throughput on lavapipe).
+    return {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
+  }
+  if (m <= 16) return {bm: 16, bn: 64, bk: 32, tm: 4, tn: 4};
+  if (n <= 16) return {bm: 64, bn: 16, bk: 32, tm: 4, tn: 4};
   // Small outputs with short reductions (batch-1 convolutions): 32 × 32 tiles give the GPU more
   // workgroups in one dispatch; long reductions split K instead.
   if (tiles(64, 64) < 128 && k <= 4096) return {bm: 32, bn: 32, bk: 16, tm: 4, tn: 4};
@@ -133,6 +153,11 @@ export function chooseTile(m: number, n: number, k: number, cpuAdapter = false):
   return {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
 }
 
+/** Whether the engine computes this product with the direct variant (no workgroup staging). */
+export function gemmIsDirect(m: number, n: number, k: number, cpuAdapter: boolean, batch = 1): boolean {
+  return chooseTile(m, n, k, cpuAdapter, batch).direct === true;
+}
+
 /**
  * Split-K count: about 600 workgroups (4–5 per compute unit of a 132-unit GPU) when the output
  * alone gives fewer, each split at least 4 steps of BK long. The H200 sweep of the filter gradient
@@ -140,6 +165,12 @@ export function chooseTile(m: number, n: number, k: number, cpuAdapter = false):
  */
 export function chooseSplits(spec: {m: number; n: number; k: number; batch: number; cpuAdapter?: boolean}, tile: GemmTile): number {
   if (gemmTuning.splits) return gemmTuning.splits;
+  if (tile.direct) {
+    // About 8 workgroups of 64 invocations (a CPU's threads), each split at least 1024 long (the
+    // summing dispatch costs more than it saves below that on lavapipe).
+    const invocations = Math.ceil(spec.m / 4) * Math.ceil(spec.n / 4) * spec.batch;
+    return Math.max(1, Math.min(Math.ceil(512 / invocations), Math.floor(spec.k / 1024), 64));
+  }
   const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
   // A CPU adapter has a few cores: split only so that there are a handful of workgroups.
   if (spec.cpuAdapter) return spec.k < 2048 || groups >= 8 ? 1 : Math.min(Math.ceil(8 / groups), Math.floor(spec.k / (4 * tile.bk)));
@@ -154,12 +185,12 @@ export function chooseSplits(spec: {m: number; n: number; k: number; batch: numb
 
 /** The GEMM as one or two programs. A second program (split-K sum + epilogue) when splits > 1. */
 export function gemmPrograms(spec: GemmSpec): {main: Program; sum: Program|null; splits: number; partialSize: number} {
-  const t = spec.tile ?? chooseTile(spec.m, spec.n, spec.k, spec.cpuAdapter);
+  const t = spec.tile ?? chooseTile(spec.m, spec.n, spec.k, spec.cpuAdapter, spec.batch);
   const splits = spec.splits ?? chooseSplits(spec, t);
   const kTiles = Math.max(1, Math.ceil(spec.k / t.bk));
   const kPerSplit = Math.ceil(kTiles / splits) * t.bk;
   const realSplits = Math.max(1, Math.ceil(spec.k / kPerSplit));
-  const main = mainProgram(spec, t, realSplits, kPerSplit);
+  const main = t.direct ? directProgram(spec, realSplits, kPerSplit) : mainProgram(spec, t, realSplits, kPerSplit);
   if (realSplits === 1) return {main, sum: null, splits: 1, partialSize: 0};
   return {main, sum: sumProgram(spec, realSplits), splits: realSplits, partialSize: realSplits * spec.batch * spec.m * spec.n};
 }
@@ -191,15 +222,16 @@ function storeFunction(spec: GemmSpec, helpers: Map<string, string>): string {
   ${stmts.join('\n  ')}
   return ${result};
 }`;
+  const rowOk = o.rowValid ? `m < u.M && ${o.rowValid('m')}` : 'm < u.M';
   const store = o.vec4
-    ? `if (m < u.M && n < u.N) {
+    ? `if (${rowOk} && n < u.N) {
     out[(${o.index('m', 'n')}) / 4u] = vec4<${o.type}>(epilogue(v.x, m, n, outOff${args}), epilogue(v.y, m, n + 1u, outOff${args}),
         epilogue(v.z, m, n + 2u, outOff${args}), epilogue(v.w, m, n + 3u, outOff${args}));
   }`
     // Unrolled, constant component indices: SwiftShader hung on the loop with v[c].
     : `let e = vec4<${o.type}>(epilogue(v.x, m, n, outOff${args}), epilogue(v.y, m, n + 1u, outOff${args}),
       epilogue(v.z, m, n + 2u, outOff${args}), epilogue(v.w, m, n + 3u, outOff${args}));
-  if (m < u.M) {
+  if (${rowOk}) {
     ${['x', 'y', 'z', 'w'].map((comp, c) =>
       `if (n + ${c}u < u.N) { out[${o.index('m', `n + ${c}u`)}] = e.${comp}; }`).join('\n    ')}
   }`;
@@ -209,8 +241,117 @@ fn storeOut(m: u32, n: u32, v: vec4<${acc}>, outOff: u32${params}) {
 }`;
 }
 
+/** Split-K: raw partial sums of 4 columns of row m into the split's slice at `pOff`. */
+function storePartialFunction(spec: GemmSpec): string {
+  const vecN = spec.n % 4 === 0;
+  return `fn storePartial(m: u32, n: u32, v: vec4<${spec.acc}>, pOff: u32) {
+  if (m >= u.M) { return; }
+  ${vecN
+    ? `if (n < u.N) { out[(pOff + m * u.N + n) / 4u] = v; }`
+    : ['x', 'y', 'z', 'w'].map((comp, c) => `if (n + ${c}u < u.N) { out[pOff + m * u.N + n + ${c}u] = v.${comp}; }`).join('\n  ')}
+}`;
+}
+
+/**
+ * WGSL placing tile `g` (a workgroup's, or a direct invocation's): its batch, split, first row m0
+ * and column n0, the prologue, the partials' offset and the K range.
+ */
+function tilePlacement(spec: GemmSpec, g: string, t: GemmTile): string {
+  return `if (${g} >= u.groups) { return; }
+  let tnIdx = ${g} % u.tilesN;
+  var rest = ${g} / u.tilesN;
+  let tmIdx = rest % u.tilesM;
+  rest = rest / u.tilesM;
+  let split = rest % u.splits;
+  let batch = rest / u.splits;
+  ${spec.prologue}
+  let pOff = (split * u.batches + batch) * u.M * u.N;
+  let m0 = tmIdx * ${t.bm}u;
+  let n0 = tnIdx * ${t.bn}u;
+  let kBegin = split * u.kPerSplit;
+  let kEnd = min(${spec.kEnd ?? 'u.K'}, kBegin + u.kPerSplit);`;
+}
+
+/** Buffers of the main program: the operands (and the epilogue's inputs), the output or partials. */
+function mainBuffers(spec: GemmSpec, partial: boolean): {inputs: BufferDecl[]; outputs: BufferDecl[]} {
+  return {
+    inputs: [spec.a.buffer, spec.b.buffer, ...(partial ? [] : spec.out.extraInputs)],
+    outputs: partial ? [{name: 'out', type: spec.acc, vec4: spec.n % 4 === 0}] : [{name: 'out', type: spec.out.type, vec4: spec.out.vec4}],
+  };
+}
+
+/**
+ * The direct variant: invocation i computes the 4 × 4 block (4·bm.., 4·bn..) of one split, with
+ * no workgroup memory and no barriers. Per step of 4 along K it loads a 4 × 4 block of each
+ * operand (4 loads along k, or 4 loads of 4 rows) and does 16 vec4 multiply-adds.
+ */
+function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Program {
+  const partial = splits > 1;
+  const acc = spec.acc;
+  // Half precision as in the tiled program: f16 operands and accumulators, f32 at the store.
+  const half = spec.precision === 'f16' && acc === 'f32';
+  const v4 = half ? 'vec4<f16>' : `vec4<${acc}>`;
+  const toCompute = (v: string) => (half ? `vec4<f16>(${v})` : v);
+  const toAcc = (v: string) => (half ? `vec4<f32>(${v})` : v);
+  const key = `gemmDirect|${acc}|${half ? 'f16' : ''}|${partial ? 'partial' : extraKey(spec.out)}|A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|` +
+    `${spec.declarations ?? ''}|${spec.uniforms.map(u => u.name + u.type).join(',')}`;
+  const uniforms = geometryUniforms(spec, DIRECT_TILE, splits, kPerSplit);
+  const shader = (): ShaderSpec => {
+    const helpers = new Map<string, string>();
+    const decls = [partial ? storePartialFunction(spec) : storeFunction(spec, helpers)];
+    const setup: string[] = [], step: string[] = [];
+    // rowsAt(c): vec4 over the block's 4 rows (columns for B) of element k0 + c.
+    const operand = (which: 'A'|'B'): ((c: number) => string) => {
+      const op = which === 'A' ? spec.a : spec.b;
+      const base = which === 'A' ? 'm0' : 'n0';
+      if (op.kInit && !op.loadDirect) throw new Error(`gemm: operand ${op.key} has incremental loads but no loadDirect`);
+      const load = op.loadDirect ?? op.load;
+      if (op.along === 'outer') {
+        setup.push(op.setup(base, which));
+        for (let c = 0; c < 4; ++c) step.push(`let ${which}k${c} = ${toCompute(load(base, `(k0 + ${c}u)`, which))};`);
+        return c => `${which}k${c}`;
+      }
+      for (let r = 0; r < 4; ++r) {
+        const s = `${which}${r}`;
+        setup.push(op.setup(`(${base} + ${r}u)`, s));
+        step.push(`let ${s}v = ${toCompute(load(`(${base} + ${r}u)`, 'k0', s))};`);
+      }
+      return c => `${v4}(${[0, 1, 2, 3].map(r => `${which}${r}v[${c}]`).join(', ')})`;
+    };
+    const aAt = operand('A'), bAt = operand('B');
+    for (let c = 0; c < 4; ++c) {
+      step.push(`let bk${c} = ${bAt(c)};`, `let ak${c} = ${aAt(c)};`);
+      for (let r = 0; r < 4; ++r) {
+        step.push(acc === 'f32' || half ? `c${r} = fma(${v4}(ak${c}[${r}]), bk${c}, c${r});` : `c${r} = c${r} + ${v4}(ak${c}[${r}]) * bk${c};`);
+      }
+    }
+    const storeArgs = (spec.out.params ?? []).map(p => `, ${p}`).join('');
+    const finish = [0, 1, 2, 3].map(r => (partial ? `storePartial(m0 + ${r}u, n0, ${toAcc(`c${r}`)}, pOff);`
+      : `storeOut(m0 + ${r}u, n0, ${toAcc(`c${r}`)}, outOff${storeArgs});`));
+    return {
+      f16: half,
+      ...mainBuffers(spec, partial),
+      workgroupSize: [64, 1, 1],
+      declarations: [...helpers.values(), spec.declarations ?? '', spec.a.decls ?? '', spec.b.decls ?? '', ...decls].join('\n'),
+      body: `
+  ${tilePlacement(spec, 'flatId', DIRECT_TILE)}
+  ${setup.join('\n  ')}
+  var c0 = ${v4}();
+  var c1 = ${v4}();
+  var c2 = ${v4}();
+  var c3 = ${v4}();
+  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + 4u) {
+    ${step.join('\n    ')}
+  }
+  ${finish.join('\n  ')}`,
+    };
+  };
+  const count = Math.ceil(spec.m / 4) * Math.ceil(spec.n / 4) * spec.batch * splits;
+  return {name: spec.name, key, shader, uniforms: [...uniforms, ...spec.uniforms], dispatch: dispatch1D(count, 64)};
+}
+
 function extraKey(o: GemmOutput): string {
-  return `${o.type}|${o.vec4 ? 'v4' : 's'}|${o.key}|${exprKey(o.epilogue)}|${o.extraInputs.map(e => e.name + e.type).join(',')}`;
+  return `${o.type}|${o.vec4 ? 'v4' : 's'}|${o.key}|${o.rowValid?.('m') ?? ''}|${(o.params ?? []).join(',')}|${exprKey(o.epilogue)}|${o.extraInputs.map(e => e.name + e.type).join(',')}`;
 }
 
 function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: number): Program {
@@ -227,7 +368,7 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
   const unroll = gemmTuning.unroll ?? !spec.cpuAdapter;
   const uniforms = [...geometryUniforms(spec, t, splits, kPerSplit), ...spec.uniforms];
   const key = `gemm2|${t.bm},${t.bn},${t.bk},${t.tm},${t.tn}|${spec.acc}|${partial ? 'partial' : extraKey(spec.out)}|` +
-    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${unroll ? 'u' : 'l'}|${spec.cpuAdapter ? 'cpu' : 'gpu'}|${spec.precision ?? 'f32'}|${spec.declarations ?? ''}|` +
+    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|${unroll ? 'u' : 'l'}|${spec.cpuAdapter ? 'cpu' : 'gpu'}|${spec.precision ?? 'f32'}|${spec.declarations ?? ''}|` +
     spec.uniforms.map(u => u.name + u.type).join(',');
   const acc = spec.acc;
   const half = spec.precision === 'f16' && acc === 'f32';
@@ -310,15 +451,7 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
         }
       }
     }
-    if (partial) {
-      const vecN = spec.n % 4 === 0;
-      decls.push(`fn storePartial(m: u32, n: u32, v: vec4<${acc}>, pOff: u32) {
-  if (m >= u.M) { return; }
-  ${vecN
-    ? `if (n < u.N) { out[(pOff + m * u.N + n) / 4u] = v; }`
-    : ['x', 'y', 'z', 'w'].map((comp, c) => `if (n + ${c}u < u.N) { out[pOff + m * u.N + n + ${c}u] = v.${comp}; }`).join('\n  ')}
-}`);
-    }
+    if (partial) decls.push(storePartialFunction(spec));
     const kLoop = unroll ? `${t.bk}u` : 'u.bk';
     const compute = `for (var kk = 0u; kk < ${kLoop}; kk = kk + 1u) {
       ${inner.join('\n      ')}
@@ -352,14 +485,9 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
     ${compute}
     workgroupBarrier();
   }`;
-    const inputs: BufferDecl[] = [spec.a.buffer, spec.b.buffer, ...(partial ? [] : spec.out.extraInputs)];
-    const outputs: BufferDecl[] = partial
-      ? [{name: 'out', type: acc, vec4: spec.n % 4 === 0}]
-      : [{name: 'out', type: spec.out.type, vec4: spec.out.vec4}];
     return {
       f16: half,
-      inputs,
-      outputs,
+      ...mainBuffers(spec, partial),
       workgroupSize: [threads, 1, 1],
       declarations: [
         ...helpers.values(),
@@ -372,21 +500,9 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
       ].join('\n'),
       body: `
   let g = wid.x + wid.y * nwg.x;
-  if (g >= u.groups) { return; }
-  let tnIdx = g % u.tilesN;
-  var rest = g / u.tilesN;
-  let tmIdx = rest % u.tilesM;
-  rest = rest / u.tilesM;
-  let split = rest % u.splits;
-  let batch = rest / u.splits;
-  ${spec.prologue}
-  let pOff = (split * u.batches + batch) * u.M * u.N;
-  let m0 = tmIdx * ${t.bm}u;
-  let n0 = tnIdx * ${t.bn}u;
+  ${tilePlacement(spec, 'g', t)}
   let tx = lindex % ${txCount}u;
   let ty = lindex / ${txCount}u;
-  let kBegin = split * u.kPerSplit;
-  let kEnd = min(u.K, kBegin + u.kPerSplit);
   ${setup.join('\n  ')}
   ${accDecl.join('\n  ')}
   ${mainLoop}

@@ -89,8 +89,9 @@ export class BufferPool {
     }
   }
 
-  /** Destroy free buffers until at most `keepBytes` stay free. */
-  trim(keepBytes = 0): void {
+  /** Destroy free buffers until at most `keepBytes` stay free; returns how many were destroyed. */
+  trim(keepBytes = 0): number {
+    let destroyed = 0;
     for (const [size, list] of this.free) {
       while (list.length > 0 && this.freeBytes > keepBytes) {
         const buffer = list.pop()!;
@@ -98,8 +99,10 @@ export class BufferPool {
         this.sizes.delete(buffer);
         this.freeBytes -= size;
         this.allocatedBytes -= size;
+        destroyed++;
       }
     }
+    return destroyed;
   }
 
   dispose(): void {

@@ -29,6 +29,7 @@ interface CopyCommand {
 type Command = DispatchCommand|CopyCommand;
 
 const UNIFORM_ALIGN = 256;
+const MAX_CACHED_BIND_GROUPS = 4096;
 
 interface ShaderEntry {
   text: string;
@@ -55,6 +56,15 @@ export class Runtime {
   completed = 0;
   private inFlight: Array<{id: number; done: Promise<void>}> = [];
   private dummy: GPUBuffer;
+  /**
+   * Bind groups by (layout, buffers, uniform range). Dawn's createBindGroup costs ~30 µs a call in
+   * Node, as much as the rest of a small op: a repeated step binds the same pooled buffers and
+   * reuses them. Ids are never reused, so an entry naming a destroyed buffer can never hit; the
+   * cache is dropped when the pool destroys buffers and when it grows past its bound.
+   */
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private objectIds = new WeakMap<object, number>();
+  private nextObjectId = 1;
 
   constructor(readonly device: GPUDevice, readonly syncWaiter: SyncWaiter|null) {
     this.pool = new BufferPool(device);
@@ -72,6 +82,38 @@ export class Runtime {
   /** A 16-byte buffer bound where a tensor has no elements (WebGPU bindings need a size > 0). */
   get emptyBuffer(): GPUBuffer {
     return this.dummy;
+  }
+
+  /** A bind group for these bindings, from the cache when it has one. */
+  bindGroup(layout: GPUBindGroupLayout, buffers: GPUBuffer[], uniform: {buffer: GPUBuffer; offset: number; size: number}|null): GPUBindGroup {
+    let key = `${this.idOf(layout)}`;
+    for (const b of buffers) key += `,${this.idOf(b)}`;
+    if (uniform) key += `|${this.idOf(uniform.buffer)}@${uniform.offset}+${uniform.size}`;
+    let group = this.bindGroups.get(key);
+    if (group) {
+      stats.bindGroupsReused++;
+      return group;
+    }
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({binding, resource: {buffer}}));
+    if (uniform) entries.push({binding: entries.length, resource: uniform});
+    group = this.device.createBindGroup({layout, entries});
+    if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+    this.bindGroups.set(key, group);
+    return group;
+  }
+
+  /** Forget cached bind groups (their buffers are being destroyed). */
+  dropBindGroups() {
+    this.bindGroups.clear();
+  }
+
+  private idOf(o: object): number {
+    let id = this.objectIds.get(o);
+    if (id === undefined) {
+      id = this.nextObjectId++;
+      this.objectIds.set(o, id);
+    }
+    return id;
   }
 
   get numInFlight(): number {
@@ -222,6 +264,7 @@ export class Runtime {
   }
 
   dispose() {
+    this.dropBindGroups();
     this.pool.dispose();
     this.uniformPool.dispose();
     for (const b of this.stagingFree) b.destroy();
@@ -299,12 +342,9 @@ export class Encoding {
         continue;
       }
       if (!pass) pass = encoder.beginComputePass();
-      const entries: GPUBindGroupEntry[] = c.buffers.map((buffer, binding) => ({binding, resource: {buffer}}));
-      if (c.uniformBytes > 0) {
-        entries.push({binding: entries.length, resource: {buffer: uniformBuffer!, offset: c.uniformOffset, size: c.uniformBytes}});
-      }
+      const uniform = c.uniformBytes > 0 ? {buffer: uniformBuffer!, offset: c.uniformOffset, size: c.uniformBytes} : null;
       pass.setPipeline(c.pipeline);
-      pass.setBindGroup(0, device.createBindGroup({layout: c.layout, entries}));
+      pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.buffers, uniform));
       pass.dispatchWorkgroups(c.program.dispatch[0], c.program.dispatch[1], c.program.dispatch[2]);
     }
     if (pass) pass.end();
