@@ -179,15 +179,22 @@ export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: 
                                     {name: 'taps', type: 'u32' as const, value: info.filterHeight * info.filterWidth}] : []),
                ...(e?.activation === 'leakyrelu' ? [{name: 'attr0', type: 'f32' as const, value: e.leakyreluAlpha ?? 0.2}] : [])],
   };
-  return runGemmWith(b, spec, [x, w], epi.extras.map(x => x.t), info.outShape, [xLoaderDecl(vecX)]);
+  return runGemmWith(b, spec, [x, w], epi.extras.map(x => x.t), info.outShape, {name: 'loadX', vec4: vecX, build: xLoaderDecl});
 }
 
-/** runGemm with module-scope helper functions the operands call. */
+/** runGemm with module-scope helper functions the operands call (built once per name). */
 function runGemmWith(b: MpsgpuBackend, spec: GemmSpec, operands: [TensorInfo, TensorInfo], extras: TensorInfo[], shape: number[],
-                     decls: string[]): TensorInfo {
-  spec.declarations = decls.join('\n');
+                     loader: {name: string; vec4: boolean; build: (vec4: boolean) => string}): TensorInfo {
+  const key = `${loader.name}${loader.vec4 ? 4 : 1}`;
+  let text = loaderText.get(key);
+  if (text === undefined) {
+    text = loader.build(loader.vec4);
+    loaderText.set(key, text);
+  }
+  spec.declarations = {key, text};
   return runGemm(b, spec, operands, extras, shape, 'float32');
 }
+const loaderText = new Map<string, string>();
 
 // ---- backprop input -------------------------------------------------------------------------------
 
@@ -402,7 +409,7 @@ function backpropInputByPhases(b: MpsgpuBackend, name: string, info: Conv2DInfo,
     prologue: PHASE_PROLOGUE, prologueKey: 'dxphase', kEnd: 'kPhase',
     uniforms: [...geometry(info), ...intUniforms({fH, hP, wP, dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC})],
   };
-  return runGemmWith(b, spec, [dy, w], [], info.inShape, [dyPhaseLoaderDecl(vecDy)]);
+  return runGemmWith(b, spec, [dy, w], [], info.inShape, {name: 'loadDyPhase', vec4: vecDy, build: dyPhaseLoaderDecl});
 }
 
 /** dx = the gradient of conv2d with respect to x, NHWC. */
@@ -430,7 +437,7 @@ export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Co
     uniforms: [...geometry(info), ...intUniforms({dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC}),
                {name: 'outCu', type: 'u32', value: info.outChannels}],
   };
-  return runGemmWith(b, spec, [dy, w], [], info.inShape, [dyLoaderDecl(vecDy)]);
+  return runGemmWith(b, spec, [dy, w], [], info.inShape, {name: 'loadDy', vec4: vecDy, build: dyLoaderDecl});
 }
 
 // ---- backprop filter ------------------------------------------------------------------------------
@@ -529,7 +536,7 @@ export function conv2dBackpropFilterGemm(b: MpsgpuBackend, name: string, info: C
     prologue: 'let outOff = 0u;', prologueKey: 'conv',
     uniforms: [...geometry(info), ...intUniforms({dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC})],
   };
-  return runGemmWith(b, spec, [x, dy], [], info.filterShape, [patchLoaderDecl(vecX)]);
+  return runGemmWith(b, spec, [x, dy], [], info.filterShape, {name: 'loadPatch', vec4: vecX, build: patchLoaderDecl});
 }
 
 // ---- NCHW ---------------------------------------------------------------------------------------

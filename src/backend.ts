@@ -180,12 +180,10 @@ export class MpsgpuBackend extends KernelBackend {
       this.flush();
       return;
     }
-    const pending = this.graph.numPending;
-    const threshold = flags.flushThreshold;
+    // Relative to the node and byte budgets; ≥ 1: the segment is full.
+    const fill = Math.max(this.graph.numPending / flags.flushThreshold, this.graph.pendingBytes / flags.flushBytes);
     // Keep recording while N submissions are in flight, but never let the segment grow unbounded.
-    if (pending >= threshold && (this.runtime.numInFlight < flags.maxInFlight || pending >= 4 * threshold)) {
-      this.flush();
-    }
+    if (fill >= 1 && (this.runtime.numInFlight < flags.maxInFlight || fill >= 4)) this.flush();
   }
 
   /** Compute all pending work (submits; does not wait for the GPU). */

@@ -9,6 +9,12 @@ ENV.registerFlag('MPSGPU_EAGER', () => false);
 /** Flush when this many nodes are pending. */
 ENV.registerFlag('MPSGPU_FLUSH_THRESHOLD', () => 1024);
 
+/**
+ * Flush when the pending nodes read and write this many bytes: large kernels start on the GPU
+ * while JavaScript records the next ones, instead of all waiting for the segment's end.
+ */
+ENV.registerFlag('MPSGPU_FLUSH_BYTES', () => 256 * 1024 * 1024);
+
 /** At most this many submissions in flight before recording waits (2: double buffering). */
 ENV.registerFlag('MPSGPU_MAX_IN_FLIGHT', () => 2);
 
@@ -34,6 +40,7 @@ ENV.registerFlag('MPSGPU_MATMUL_TENSOR_CORES', () => false);
 export const flags = {
   get eager(): boolean { return ENV.getBool('MPSGPU_EAGER'); },
   get flushThreshold(): number { return ENV.getNumber('MPSGPU_FLUSH_THRESHOLD'); },
+  get flushBytes(): number { return ENV.getNumber('MPSGPU_FLUSH_BYTES'); },
   get maxInFlight(): number { return ENV.getNumber('MPSGPU_MAX_IN_FLIGHT'); },
   get poolFreeBytes(): number { return ENV.getNumber('MPSGPU_POOL_FREE_BYTES'); },
   get convF16(): boolean { return ENV.getBool('MPSGPU_CONV_F16'); },

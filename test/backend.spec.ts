@@ -102,6 +102,22 @@ describe('mpsgpu backend', () => {
       tf.dispose([x, y]);
     }));
 
+    it('the byte budget flushes recordings of large kernels', withFlags({MPSGPU_FLUSH_BYTES: 1000, MPSGPU_MAX_IN_FLIGHT: 64}, async () => {
+      // Each add reads and writes 64 floats (512 bytes): the budget fills every second node.
+      const x = tf.tensor(randomValues(64, 5));
+      mpsgpu.resetStats();
+      const y = tf.tidy(() => {
+        let t = x;
+        for (let i = 0; i < 10; ++i) t = t.add(1);
+        return t;
+      });
+      expect(mpsgpu.stats().flushes).toBe(5);
+      const yv = await y.data();
+      const xv = await x.data();
+      for (let i = 0; i < 64; ++i) expect(yv[i]).toBeCloseTo(xv[i] + 10, 4);
+      tf.dispose([x, y]);
+    }));
+
     it('mpsgpu.flush() computes without reading', async () => {
       const x = tf.tensor(randomValues(16, 6));
       mpsgpu.resetStats();

@@ -104,8 +104,8 @@ export interface GemmSpec {
    * it must give zeros: the last staged step may extend beyond it.
    */
   kEnd?: string;
-  /** Module-scope WGSL (helper functions the operands' loads call). */
-  declarations?: string;
+  /** Module-scope WGSL (helper functions the operands' loads call), named by a short cache key. */
+  declarations?: {key: string; text: string};
   uniforms: Uniform[];
   tile?: GemmTile;
   splits?: number;
@@ -147,10 +147,14 @@ export function chooseTile(m: number, n: number, k: number, cpuAdapter = false, 
   // workgroups in one dispatch; long reductions split K instead.
   if (tiles(64, 64) < 128 && k <= 4096) return {bm: 32, bn: 32, bk: 16, tm: 4, tn: 4};
   // H200 sweep (bench/gemm_tune.ts, BENCHMARKS.md): conv 100352×64×576 best at 128×64 or 64×64;
-  // matmul 2048² best at 64×128 (29 TFLOP/s) ahead of 128×128 (27.6) and 64×64 (22).
-  if (n <= 64) return tiles(128, 64) >= 256 ? {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8} : {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
+  // matmul 2048² best at 64×128 (29 TFLOP/s) ahead of 128×128 (27.6), 64×64 of 4×4 (25) and
+  // 64×64 of 8×8 (22). Fewer tiles than that: 64×64 of 4×4, 256 invocations a workgroup, so that a
+  // few hundred workgroups still keep enough warps per compute unit (the InceptionV3 1×1
+  // 4096×320×2048 conv ran at 16 TFLOP/s with 8×8, 2 warps a workgroup).
+  const mid: GemmTile = {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4};
+  if (n <= 64) return tiles(128, 64) >= 256 ? {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8} : mid;
   if (tiles(64, 128) >= 256) return {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8};
-  return {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
+  return mid;
 }
 
 /** Whether the engine computes this product with the direct variant (no workgroup staging). */
@@ -294,7 +298,7 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
   const toCompute = (v: string) => (half ? `vec4<f16>(${v})` : v);
   const toAcc = (v: string) => (half ? `vec4<f32>(${v})` : v);
   const key = `gemmDirect|${acc}|${half ? 'f16' : ''}|${partial ? 'partial' : extraKey(spec.out)}|A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|` +
-    `${spec.declarations ?? ''}|${spec.uniforms.map(u => u.name + u.type).join(',')}`;
+    `${spec.declarations?.key ?? ''}|${spec.uniforms.map(u => u.name + u.type).join(',')}`;
   const uniforms = geometryUniforms(spec, DIRECT_TILE, splits, kPerSplit);
   const shader = (): ShaderSpec => {
     const helpers = new Map<string, string>();
@@ -332,7 +336,7 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
       f16: half,
       ...mainBuffers(spec, partial),
       workgroupSize: [64, 1, 1],
-      declarations: [...helpers.values(), spec.declarations ?? '', spec.a.decls ?? '', spec.b.decls ?? '', ...decls].join('\n'),
+      declarations: [...helpers.values(), spec.declarations?.text ?? '', spec.a.decls ?? '', spec.b.decls ?? '', ...decls].join('\n'),
       body: `
   ${tilePlacement(spec, 'flatId', DIRECT_TILE)}
   ${setup.join('\n  ')}
@@ -368,7 +372,7 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
   const unroll = gemmTuning.unroll ?? !spec.cpuAdapter;
   const uniforms = [...geometryUniforms(spec, t, splits, kPerSplit), ...spec.uniforms];
   const key = `gemm2|${t.bm},${t.bn},${t.bk},${t.tm},${t.tn}|${spec.acc}|${partial ? 'partial' : extraKey(spec.out)}|` +
-    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|${unroll ? 'u' : 'l'}|${spec.cpuAdapter ? 'cpu' : 'gpu'}|${spec.precision ?? 'f32'}|${spec.declarations ?? ''}|` +
+    `A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|${unroll ? 'u' : 'l'}|${spec.cpuAdapter ? 'cpu' : 'gpu'}|${spec.precision ?? 'f32'}|${spec.declarations?.key ?? ''}|` +
     spec.uniforms.map(u => u.name + u.type).join(',');
   const acc = spec.acc;
   const half = spec.precision === 'f16' && acc === 'f32';
@@ -493,7 +497,7 @@ function mainProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: num
         ...helpers.values(),
         `var<workgroup> As: array<${v4}, ${(t.bm * t.bk) / 4}>;`,
         `var<workgroup> Bs: array<${v4}, ${(t.bn * t.bk) / 4}>;`,
-        spec.declarations ?? '',
+        spec.declarations?.text ?? '',
         spec.a.decls ?? '',
         spec.b.decls ?? '',
         ...decls,

@@ -47,13 +47,22 @@ export class Graph {
 
   constructor(private runtime: Runtime) {}
 
+  /** Bytes the pending nodes read and write (each use counted): a rough measure of their GPU time. */
+  pendingBytes = 0;
+
   get numPending(): number {
     return this.pending.length;
   }
 
   record(node: Node): void {
-    for (const input of node.inputs) input.pendingReaders++;
-    for (const output of node.outputs) output.producer = node;
+    for (const input of node.inputs) {
+      input.pendingReaders++;
+      this.pendingBytes += input.bytes;
+    }
+    for (const output of node.outputs) {
+      output.producer = node;
+      this.pendingBytes += output.bytes;
+    }
     this.pending.push(node);
     stats.nodesRecorded++;
   }
@@ -66,6 +75,7 @@ export class Graph {
     const nodes = this.pending;
     if (nodes.length === 0) return 0;
     this.pending = [];
+    this.pendingBytes = 0;
     // Backwards: a node is needed if an output is alive or read by a needed node.
     const needed = new Array<boolean>(nodes.length).fill(false);
     const neededData = new Set<TensorData>();

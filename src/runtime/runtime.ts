@@ -57,7 +57,8 @@ export class Runtime {
   private inFlight: Array<{id: number; done: Promise<void>}> = [];
   private dummy: GPUBuffer;
   /**
-   * Bind groups by (layout, buffers, uniform range). Dawn's createBindGroup costs ~30 µs a call in
+   * Bind groups by (layout, buffers, uniform buffer and block size; the block's offset is dynamic).
+   * Dawn's createBindGroup costs ~30 µs a call in
    * Node, as much as the rest of a small op: a repeated step binds the same pooled buffers and
    * reuses them. Ids are never reused, so an entry naming a destroyed buffer can never hit; the
    * cache is dropped when the pool destroys buffers and when it grows past its bound.
@@ -85,10 +86,10 @@ export class Runtime {
   }
 
   /** A bind group for these bindings, from the cache when it has one. */
-  bindGroup(layout: GPUBindGroupLayout, buffers: GPUBuffer[], uniform: {buffer: GPUBuffer; offset: number; size: number}|null): GPUBindGroup {
+  bindGroup(layout: GPUBindGroupLayout, buffers: GPUBuffer[], uniform: {buffer: GPUBuffer; size: number}|null): GPUBindGroup {
     let key = `${this.idOf(layout)}`;
     for (const b of buffers) key += `,${this.idOf(b)}`;
-    if (uniform) key += `|${this.idOf(uniform.buffer)}@${uniform.offset}+${uniform.size}`;
+    if (uniform) key += `|${this.idOf(uniform.buffer)}+${uniform.size}`;
     let group = this.bindGroups.get(key);
     if (group) {
       stats.bindGroupsReused++;
@@ -140,7 +141,9 @@ export class Runtime {
         entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'read-only-storage'}});
       }
       if (shader.hasUniforms) {
-        entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'uniform'}});
+        // A dynamic offset: the flush's uniform blocks share one buffer, and a bind group cached
+        // for these buffers serves the program wherever its block lands in a later flush.
+        entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'uniform', hasDynamicOffset: true}});
       }
       const layout = this.device.createBindGroupLayout({entries});
       const module = this.device.createShaderModule({code: shader.text, label: program.name});
@@ -342,9 +345,12 @@ export class Encoding {
         continue;
       }
       if (!pass) pass = encoder.beginComputePass();
-      const uniform = c.uniformBytes > 0 ? {buffer: uniformBuffer!, offset: c.uniformOffset, size: c.uniformBytes} : null;
       pass.setPipeline(c.pipeline);
-      pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.buffers, uniform));
+      if (c.uniformBytes > 0) {
+        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.buffers, {buffer: uniformBuffer!, size: c.uniformBytes}), [c.uniformOffset]);
+      } else {
+        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.buffers, null));
+      }
       pass.dispatchWorkgroups(c.program.dispatch[0], c.program.dispatch[1], c.program.dispatch[2]);
     }
     if (pass) pass.end();
