@@ -421,7 +421,11 @@ export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Co
     return done(batchMatMul(b, dym, wm, false, true, {}, name), info.inShape);
   }
   if (info.strideHeight === 1 && info.strideWidth === 1 && dyExact) return backpropInputAsForward(b, name, info, dy, w);
-  if (dyExact && info.dilationHeight === 1 && info.dilationWidth === 1) return backpropInputByPhases(b, name, info, dy, w);
+  // SwiftShader (Chromium's CPU adapter) did not finish compiling the phase GEMM within 2 minutes:
+  // it keeps the gather over all taps.
+  if (dyExact && info.dilationHeight === 1 && info.dilationWidth === 1 && !adapterMatches(b.gpu, /swiftshader/i)) {
+    return backpropInputByPhases(b, name, info, dy, w);
+  }
   const m = info.batchSize * info.inHeight * info.inWidth;
   const n = info.inChannels;
   const k = info.filterHeight * info.filterWidth * info.outChannels;

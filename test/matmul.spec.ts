@@ -43,29 +43,35 @@ describeLazyAndEager('BatchMatMul matches tfjs-backend-cpu', () => {
     {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8}, {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8}, {bm: 32, bn: 32, bk: 16, tm: 4, tn: 4},
     {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4}, {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8}, DIRECT_TILE,
   ];
+  // Each tile on products (both transposes), a convolution, and both backprops with stride 2 and
+  // odd channel counts (gathered operands with scalar loads), as separate specs: a CPU adapter
+  // compiles every program of a spec within its timeout.
+  const FORCED: Array<[string, () => tf.Tensor[]]> = [
+    ['products', () => [tf.matMul(operand(150, 70, false, [], 1), operand(70, 140, true, [], 2), false, true),
+                        tf.matMul(operand(150, 70, true, [], 7), operand(70, 33, false, [], 8), true, false)]],
+    ['conv2d', () => [tf.conv2d(operand(2 * 9 * 7, 8, false, [], 3).reshape([2, 9, 7, 8]) as tf.Tensor4D,
+                                operand(3 * 3 * 8, 12, false, [], 4).reshape([3, 3, 8, 12]) as tf.Tensor4D, 1, 'same')]],
+    ['conv2d backprops, stride 2', () => {
+      const x = operand(2 * 9 * 7, 5, false, [], 5).reshape([2, 9, 7, 5]);
+      const w = operand(3 * 3 * 5, 3, false, [], 6).reshape([3, 3, 5, 3]);
+      return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same').square())([x, w]);
+    }],
+  ];
   for (const tile of TILES) {
-    it(`engine tile ${tile.bm}x${tile.bn}x${tile.bk}/${tile.tm}x${tile.tn} forced, 1 and 3 splits`, async () => {
-      try {
-        for (const splits of [1, 3]) {
-          gemmTuning.tile = tile;
-          gemmTuning.splits = splits;
-          await expectMatchesCpu(() => {
-            const x = operand(2 * 9 * 7, 8, false, [], 3).reshape([2, 9, 7, 8]) as tf.Tensor4D;
-            const w = operand(3 * 3 * 8, 12, false, [], 4).reshape([3, 3, 8, 12]) as tf.Tensor4D;
-            // Both backprops, with stride 2 and odd channel counts for the gathered operands.
-            const x5 = operand(2 * 9 * 7, 5, false, [], 5).reshape([2, 9, 7, 5]) as tf.Tensor4D;
-            const w5 = operand(3 * 3 * 5, 3, false, [], 6).reshape([3, 3, 5, 3]) as tf.Tensor4D;
-            const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))([x5, w5]);
-            return [tf.matMul(operand(150, 70, false, [], 1), operand(70, 140, true, [], 2), false, true),
-                    tf.matMul(operand(150, 70, true, [], 7), operand(70, 33, false, [], 8), true, false),
-                    tf.conv2d(x, w, 1, 'same'), dx, dw];
-          }, 1e-3, `splits ${splits}`);
+    for (const [what, run] of FORCED) {
+      it(`engine tile ${tile.bm}x${tile.bn}x${tile.bk}/${tile.tm}x${tile.tn} forced, 1 and 3 splits: ${what}`, async () => {
+        try {
+          for (const splits of [1, 3]) {
+            gemmTuning.tile = tile;
+            gemmTuning.splits = splits;
+            await expectMatchesCpu(run, 1e-3, `splits ${splits}`);
+          }
+        } finally {
+          gemmTuning.tile = null;
+          gemmTuning.splits = 0;
         }
-      } finally {
-        gemmTuning.tile = null;
-        gemmTuning.splits = 0;
-      }
-    });
+      });
+    }
   }
 
   const BATCHES: Array<[number[], number[]]> = [

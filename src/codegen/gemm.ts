@@ -13,6 +13,10 @@
 // invocations read neighbouring vec4s of workgroup memory (no bank conflicts) and store neighbouring
 // vec4s of the output. Split-K: with `splits` > 1 each split covers a multiple of BK of the K range
 // and writes raw partial sums; a second program adds the splits and applies the epilogue.
+// The direct variant (DIRECT_TILE; small and thin products on CPU adapters) skips the staging:
+// each invocation computes a 4 × 4 block from the operands' loads.
+import {adapterMatches, MpsgpuDevice} from '../device.js';
+
 import {emitExpr, Expr, exprKey} from './elementwise.js';
 import {Program} from './program.js';
 import {BufferDecl, dispatch1D, ShaderSpec, Uniform, WgslScalar} from './shader.js';
@@ -112,6 +116,11 @@ export interface GemmSpec {
   /** The adapter runs on the CPU (lavapipe, SwiftShader): tiles and split-K chosen for that. */
   cpuAdapter?: boolean;
   /**
+   * Keep the shader small at some speed (SwiftShader, whose compiles of unrolled operand loads
+   * ran for minutes): the direct variant loads in a loop (3× slower on lavapipe). Set by runGemm.
+   */
+  compactLoads?: boolean;
+  /**
    * 'f16': stage and multiply-accumulate in half precision (needs shader-f16; f32 accumulators
    * only): twice the values per register and per byte of workgroup memory, as MPS's accumulator
    * precision option. Results are stored as f32; split-K partials are summed in f32.
@@ -178,6 +187,10 @@ export function chooseSplits(spec: {m: number; n: number; k: number; batch: numb
   const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
   // A CPU adapter has a few cores: split only so that there are a handful of workgroups.
   if (spec.cpuAdapter) return spec.k < 2048 || groups >= 8 ? 1 : Math.min(Math.ceil(8 / groups), Math.floor(spec.k / (4 * tile.bk)));
+  // A handful of workgroups each walking the whole reduction (the 45 × 3 × 273 filter gradient of
+  // the odd-size bench case: one workgroup, ~0.1 ms on the H200, its gathers' integer divisions
+  // in series): split into at most 8, each at least 2 steps long.
+  if (groups <= 4 && spec.k >= 4 * tile.bk && spec.k < 2048) return Math.min(8, Math.floor(spec.k / (2 * tile.bk)));
   // Short reductions, or enough workgroups already: the summing dispatch would cost more.
   // (Measured on the H200: a second dispatch costs about as much as a small GEMM, so only long
   // reductions split.)
@@ -297,30 +310,35 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
   const v4 = half ? 'vec4<f16>' : `vec4<${acc}>`;
   const toCompute = (v: string) => (half ? `vec4<f16>(${v})` : v);
   const toAcc = (v: string) => (half ? `vec4<f32>(${v})` : v);
-  const key = `gemmDirect|${acc}|${half ? 'f16' : ''}|${partial ? 'partial' : extraKey(spec.out)}|A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|` +
+  const key = `gemmDirect|${spec.compactLoads ? 'loop' : 'unrolled'}|${acc}|${half ? 'f16' : ''}|${partial ? 'partial' : extraKey(spec.out)}|A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|` +
     `${spec.declarations?.key ?? ''}|${spec.uniforms.map(u => u.name + u.type).join(',')}`;
   const uniforms = geometryUniforms(spec, DIRECT_TILE, splits, kPerSplit);
   const shader = (): ShaderSpec => {
     const helpers = new Map<string, string>();
     const decls = [partial ? storePartialFunction(spec) : storeFunction(spec, helpers)];
-    const setup: string[] = [], step: string[] = [];
-    // rowsAt(c): vec4 over the block's 4 rows (columns for B) of element k0 + c.
+    const setup: string[] = [], loads: string[] = [], step: string[] = [];
+    // Along outer: Xv[i] = the block's 4 rows at k0 + i (one setup, before the K loop). Along k:
+    // Xv[i] = row i's 4 elements from k0 (its setup runs with the load). at(c): vec4 over the rows
+    // (columns for B) of element k0 + c. The loads are unrolled (i = 0..3) or, with compactLoads,
+    // a loop with a uniform bound (u.four): SwiftShader did not finish compiling them unrolled (32
+    // inlined, branching scalar loads) in 2 minutes; the loop ran 2-3× slower on lavapipe.
     const operand = (which: 'A'|'B'): ((c: number) => string) => {
       const op = which === 'A' ? spec.a : spec.b;
       const base = which === 'A' ? 'm0' : 'n0';
       if (op.kInit && !op.loadDirect) throw new Error(`gemm: operand ${op.key} has incremental loads but no loadDirect`);
       const load = op.loadDirect ?? op.load;
+      const v = `${which}v`;
       if (op.along === 'outer') {
         setup.push(op.setup(base, which));
-        for (let c = 0; c < 4; ++c) step.push(`let ${which}k${c} = ${toCompute(load(base, `(k0 + ${c}u)`, which))};`);
-        return c => `${which}k${c}`;
+        loads.push(`${v}[i] = ${toCompute(load(base, '(k0 + i)', which))};`);
+        return c => `${v}[${c}]`;
       }
-      for (let r = 0; r < 4; ++r) {
-        const s = `${which}${r}`;
-        setup.push(op.setup(`(${base} + ${r}u)`, s));
-        step.push(`let ${s}v = ${toCompute(load(`(${base} + ${r}u)`, 'k0', s))};`);
-      }
-      return c => `${v4}(${[0, 1, 2, 3].map(r => `${which}${r}v[${c}]`).join(', ')})`;
+      const row = `(${base} + i)`;
+      loads.push(`{
+        ${op.setup(row, which)}
+        ${v}[i] = ${toCompute(load(row, 'k0', which))};
+      }`);
+      return c => `${v4}(${[0, 1, 2, 3].map(r => `${v}[${r}][${c}]`).join(', ')})`;
     };
     const aAt = operand('A'), bAt = operand('B');
     for (let c = 0; c < 4; ++c) {
@@ -344,14 +362,24 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
   var c1 = ${v4}();
   var c2 = ${v4}();
   var c3 = ${v4}();
+  var Av: array<${v4}, 4>;
+  var Bv: array<${v4}, 4>;
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + 4u) {
+    ${spec.compactLoads
+      ? `for (var i = 0u; i < u.four; i = i + 1u) {
+      ${loads.join('\n      ')}
+    }`
+      : [0, 1, 2, 3].map(i => `{
+      let i = ${i}u;
+      ${loads.join('\n      ')}
+    }`).join('\n    ')}
     ${step.join('\n    ')}
   }
   ${finish.join('\n  ')}`,
     };
   };
   const count = Math.ceil(spec.m / 4) * Math.ceil(spec.n / 4) * spec.batch * splits;
-  return {name: spec.name, key, shader, uniforms: [...uniforms, ...spec.uniforms], dispatch: dispatch1D(count, 64)};
+  return {name: spec.name, key, shader, uniforms: [...uniforms, {name: 'four', type: 'u32', value: 4}, ...spec.uniforms], dispatch: dispatch1D(count, 64)};
 }
 
 function extraKey(o: GemmOutput): string {
@@ -599,6 +627,7 @@ export function denseOperand(o: {name: string; type: WgslScalar; acc: WgslScalar
 
 /** What runGemm needs of the backend (kept structural: codegen does not import the backend). */
 interface GemmBackend {
+  gpu: MpsgpuDevice;
   runProgram(program: Program, inputs: TensorLike[], shape: number[], dtype: 'float32'|'int32'|'bool'): TensorLike;
   disposeIntermediateTensorInfo(t: TensorLike): void;
 }
@@ -610,6 +639,7 @@ type TensorLike = {dataId: object; shape: number[]; dtype: string};
  */
 export function runGemm<T extends TensorLike>(backend: GemmBackend, spec: GemmSpec, operands: [T, T], extras: T[], shape: number[],
                                               dtype: 'float32'|'int32'|'bool'): T {
+  if (spec.cpuAdapter && adapterMatches(backend.gpu, /swiftshader/i)) spec = {...spec, compactLoads: true};
   const {main, sum, partialSize} = gemmPrograms(spec);
   if (!sum) return backend.runProgram(main, [...operands, ...extras], shape, dtype) as T;
   const partial = backend.runProgram(main, operands, [partialSize], spec.acc === 'f32' ? 'float32' : 'int32');
