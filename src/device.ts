@@ -108,6 +108,16 @@ export function isCpuAdapter(d: MpsgpuDevice): boolean {
 
 /** Whether the adapter's vendor, architecture, device or description matches `pattern`. */
 export function adapterMatches(d: MpsgpuDevice, pattern: RegExp): boolean {
-  const i = d.adapterInfo;
-  return pattern.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
+  // Kernels ask per call (tile and path choices): remember the answer per device and pattern.
+  let known = adapterAnswers.get(d);
+  if (!known) adapterAnswers.set(d, known = new Map());
+  const key = `${pattern.source}/${pattern.flags}`;
+  let answer = known.get(key);
+  if (answer === undefined) {
+    const i = d.adapterInfo;
+    answer = pattern.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
+    known.set(key, answer);
+  }
+  return answer;
 }
+const adapterAnswers = new WeakMap<MpsgpuDevice, Map<string, boolean>>();
