@@ -41,7 +41,8 @@ describeLazyAndEager('BatchMatMul matches tfjs-backend-cpu', () => {
   // 8×8 by shape), with and without split-K, on a product and a convolution.
   const TILES: GemmTile[] = [
     {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8}, {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8}, {bm: 32, bn: 32, bk: 16, tm: 4, tn: 4},
-    {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4}, {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8}, DIRECT_TILE,
+    {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4}, {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8}, {bm: 64, bn: 32, bk: 16, tm: 8, tn: 8},
+    {bm: 32, bn: 64, bk: 16, tm: 8, tn: 8}, DIRECT_TILE,
   ];
   // Each tile on products (both transposes), a convolution, and both backprops with stride 2 and
   // odd channel counts (gathered operands with scalar loads), as separate specs: a CPU adapter

@@ -136,7 +136,7 @@ export const gemmTuning: {tile: GemmTile|null; splits: number; unroll: boolean|n
  * tiles of 128 invocations, 8 × 8 each (4 workgroup-memory vec4 reads per 64 multiply-adds).
  * Narrow outputs (convolutions with 64 channels): 128 × 64. Small ones: 64 × 64, or 32 × 32 of
  * 4 × 4 so enough workgroups exist. Matrix × vector shapes: 16 × 64 strips of 4 × 4. CPU adapters:
- * the direct variant for small or thin products, else 64 × 64 of 8 × 8.
+ * the direct variant for small or thin products, else 64 × 64 (64 × 32, 32 × 64) of 8 × 8.
  */
 export function chooseTile(m: number, n: number, k: number, cpuAdapter = false, batch = 1): GemmTile {
   if (gemmTuning.tile) return gemmTuning.tile;
@@ -146,6 +146,10 @@ export function chooseTile(m: number, n: number, k: number, cpuAdapter = false, 
     // direct (lavapipe: the 64 × 16 strip took 0.8–1.9 ms for a 45 × 3 × 273 filter gradient, and
     // computed half zeros for the MNIST conv2 input gradient, N = 8: 26 ms against 8 ms direct).
     if (tiles(64, 64) < 4 || m <= 16 || n <= 16) return DIRECT_TILE;
+    // 32 columns (rows): a 64-wide tile would compute as many zeros as values (lavapipe: the
+    // batch-1 3×3 32→32 conv 12 → 7 ms, the 37×37 one 17 → 9.5 ms; direct was no better).
+    if (n <= 32) return {bm: 64, bn: 32, bk: 16, tm: 8, tn: 8};
+    if (m <= 32) return {bm: 32, bn: 64, bk: 16, tm: 8, tn: 8};
     // A workgroup runs as SIMD loops over its invocations: 8 × 8 outputs per invocation halve the
     // workgroup-memory traffic per multiply-add (twice 4 × 4's throughput on lavapipe).
     return {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
