@@ -320,18 +320,35 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
   const shader = (): ShaderSpec => {
     const helpers = new Map<string, string>();
     const decls = [partial ? storePartialFunction(spec) : storeFunction(spec, helpers)];
-    const setup: string[] = [], loads: string[] = [], step: string[] = [];
-    // Along outer: Xv[i] = the block's 4 rows at k0 + i (one setup, before the K loop). Along k:
-    // Xv[i] = row i's 4 elements from k0 (its setup runs with the load). at(c): vec4 over the rows
-    // (columns for B) of element k0 + c. The loads are unrolled (i = 0..3) or, with compactLoads,
-    // a loop with a uniform bound (u.four): SwiftShader did not finish compiling them unrolled (32
-    // inlined, branching scalar loads) in 2 minutes; the loop ran 2-3× slower on lavapipe.
+    const setup: string[] = [], loads: string[] = [], step: string[] = [], unrolledLoads: string[] = [], advance: string[] = [];
+    // Along outer: Xv[i] = the block's 4 rows at k0 + i. Along k: Xv[i] = row i's 4 elements from
+    // k0. at(c): vec4 over the rows (columns for B) of element k0 + c. The loads are unrolled
+    // (i = 0..3, each its own slot) or, with compactLoads, a loop with a uniform bound (u.four):
+    // SwiftShader did not finish compiling them unrolled (32 inlined, branching scalar loads) in
+    // 2 minutes; the loop (setups in the loop, no incremental state) ran 2-3× slower on lavapipe.
     const operand = (which: 'A'|'B'): ((c: number) => string) => {
       const op = which === 'A' ? spec.a : spec.b;
       const base = which === 'A' ? 'm0' : 'n0';
       if (op.kInit && !op.loadDirect) throw new Error(`gemm: operand ${op.key} has incremental loads but no loadDirect`);
       const load = op.loadDirect ?? op.load;
       const v = `${which}v`;
+      if (!spec.compactLoads) {
+        // Unrolled: slot i has its own setup and, where the operand has it, incremental k state
+        // advanced by 4 per step (no divisions per load; llvmpipe runs integer division per lane).
+        const incremental = op.kInit !== undefined && op.kAdvance !== undefined;
+        for (let i = 0; i < 4; ++i) {
+          const s = `${which}${i}`;
+          const row = op.along === 'outer' ? base : `(${base} + ${i}u)`;
+          const k = op.along === 'outer' ? `(k0 + ${i}u)` : 'k0';
+          setup.push(op.setup(row, s));
+          if (incremental) {
+            setup.push(op.kInit!(op.along === 'outer' ? `(kBegin + ${i}u)` : 'kBegin', s));
+            advance.push(op.kAdvance!(4, s));
+          }
+          unrolledLoads.push(`${v}[${i}] = ${toCompute((incremental ? op.load : load)(row, k, s))};`);
+        }
+        return op.along === 'outer' ? c => `${v}[${c}]` : c => `${v4}(${[0, 1, 2, 3].map(r => `${v}[${r}][${c}]`).join(', ')})`;
+      }
       if (op.along === 'outer') {
         setup.push(op.setup(base, which));
         loads.push(`${v}[i] = ${toCompute(load(base, '(k0 + i)', which))};`);
@@ -373,11 +390,9 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
       ? `for (var i = 0u; i < u.four; i = i + 1u) {
       ${loads.join('\n      ')}
     }`
-      : [0, 1, 2, 3].map(i => `{
-      let i = ${i}u;
-      ${loads.join('\n      ')}
-    }`).join('\n    ')}
+      : unrolledLoads.join('\n    ')}
     ${step.join('\n    ')}
+    ${advance.join('\n    ')}
   }
   ${finish.join('\n  ')}`,
     };
