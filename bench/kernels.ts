@@ -411,6 +411,7 @@ function submit(name: string): void {
   if (name === 'mpsgpu') {
     mpsgpu.flush();
   } else if (name === 'webgpu') {
+    // As the backend's own read() does: close the open compute pass, submit the encoder.
     const b = tf.backend() as unknown as {ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void};
     b.ensureCommandEncoderReady();
     b.endComputePassEncoder();
@@ -423,12 +424,8 @@ async function sync(name: string): Promise<void> {
   if (name === 'mpsgpu') {
     await mpsgpu.sync();
   } else if (name === 'webgpu') {
-    // As the backend's own read() does: close the open compute pass, submit the encoder.
-    const b = tf.backend() as unknown as {ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void; queue: GPUQueue};
-    b.ensureCommandEncoderReady();
-    b.endComputePassEncoder();
-    b.submitQueue();
-    await b.queue.onSubmittedWorkDone();
+    submit(name);
+    await (tf.backend() as unknown as {queue: GPUQueue}).queue.onSubmittedWorkDone();
   } else {
     await tf.backend().read(tf.scalar(0).dataId);  // cpu, wasm: synchronous anyway
   }

@@ -9,7 +9,6 @@ import {Expr} from '../src/codegen/elementwise.js';
 import {denseOperand, GemmSpec, runGemm} from '../src/codegen/gemm.js';
 import {Program} from '../src/codegen/program.js';
 import {SGM_TILINGS, sgmMatmulProgram, SubgroupMatrixSupport, subgroupMatrixSupport} from '../src/codegen/subgroup_matrix.js';
-import {isCpuAdapter} from '../src/device.js';
 import {flags} from '../src/flags.js';
 import {arrayUniforms, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
 import {input, inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
@@ -190,7 +189,7 @@ export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo
   const aType = wgslType(a.dtype), bType = wgslType(b.dtype);
   // Vector loads where the contiguous extent (and so every row and batch offset) is a multiple of 4.
   const spec: GemmSpec = {
-    name: kernel, m, n, k, batch, acc, cpuAdapter: isCpuAdapter(backend.gpu),
+    name: kernel, m, n, k, batch, acc,
     a: denseOperand({name: 'a', type: aType, acc, contiguous: transposeA ? 'outer' : 'k', vec4: (transposeA ? m : k) % 4 === 0,
                      offset: 'aOff', ld: transposeA ? 'u.M' : 'u.K', rows: 'u.M'}),
     b: denseOperand({name: 'b', type: bType, acc, contiguous: transposeB ? 'k' : 'outer', vec4: (transposeB ? k : n) % 4 === 0,

@@ -163,7 +163,7 @@ export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: 
   const epi = epilogueLoads(e, info.outShape);
   const expr = epilogueExprOf(e);
   const spec: GemmSpec = {
-    name, m, n, k, batch: 1, acc: 'f32', cpuAdapter: isCpuAdapter(b.gpu), precision,
+    name, m, n, k, batch: 1, acc: 'f32', precision,
     a: im2colOperand(vecX),
     b: flippedFilter ? transposedFilterOperand(vecX, true)
       : denseOperand({name: 'w', type: 'f32', acc: 'f32', contiguous: 'outer', vec4: n % 4 === 0, offset: '0u', ld: 'u.N', rows: 'u.N'}),
@@ -400,7 +400,7 @@ function backpropInputByPhases(b: MpsgpuBackend, name: string, info: Conv2DInfo,
   const pixel = (m: string) => `((${m} / u32(u.wP * u.hP)) * u32(u.inH) + ${row(m)}) * u32(u.inW) + ${col(m)}`;
   const spec: GemmSpec = {
     name, m: info.batchSize * hP * wP, n, k: tH * tW * info.outChannels, batch: sH * sW, acc: 'f32',
-    cpuAdapter: isCpuAdapter(b.gpu), precision: convPrecision(b),
+    precision: convPrecision(b),
     a: dyPhaseOperand(vecDy),
     b: filterPhaseOperand(vecDy),
     out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `(${pixel(mm)}) * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),
@@ -432,7 +432,7 @@ export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Co
   const vecDy = info.outChannels % 4 === 0;
   const [, dyH, dyW, dyC] = dy.shape;
   const spec: GemmSpec = {
-    name, m, n, k, batch: 1, acc: 'f32', cpuAdapter: isCpuAdapter(b.gpu), precision: convPrecision(b),
+    name, m, n, k, batch: 1, acc: 'f32', precision: convPrecision(b),
     a: dyGatherOperand(vecDy),
     b: transposedFilterOperand(vecDy),
     out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),
@@ -532,7 +532,7 @@ export function conv2dBackpropFilterGemm(b: MpsgpuBackend, name: string, info: C
   const vecX = info.inChannels % 4 === 0;
   const [, dyH, dyW, dyC] = dy.shape;
   const spec: GemmSpec = {
-    name, m, n, k, batch: 1, acc: 'f32', cpuAdapter: isCpuAdapter(b.gpu),
+    name, m, n, k, batch: 1, acc: 'f32',
     a: patchOperand(vecX),
     b: dyRowsOperand(info, dy),
     out: {type: 'f32', vec4: n % 4 === 0, index: (mm, nn) => `${mm} * u.N + ${nn}`, epilogue: epilogueExprOf(undefined),

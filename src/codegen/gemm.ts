@@ -15,7 +15,7 @@
 // and writes raw partial sums; a second program adds the splits and applies the epilogue.
 // The direct variant (DIRECT_TILE; small and thin products on CPU adapters) skips the staging:
 // each invocation computes a 4 × 4 block from the operands' loads.
-import {adapterMatches, MpsgpuDevice} from '../device.js';
+import {adapterMatches, isCpuAdapter, MpsgpuDevice} from '../device.js';
 
 import {emitExpr, Expr, exprKey} from './elementwise.js';
 import {Program} from './program.js';
@@ -113,7 +113,10 @@ export interface GemmSpec {
   uniforms: Uniform[];
   tile?: GemmTile;
   splits?: number;
-  /** The adapter runs on the CPU (lavapipe, SwiftShader): tiles and split-K chosen for that. */
+  /**
+   * The adapter runs on the CPU (lavapipe, SwiftShader): tiles and split-K chosen for that. Set by
+   * runGemm from the backend's adapter.
+   */
   cpuAdapter?: boolean;
   /**
    * Keep the shader small at some speed (SwiftShader, whose compiles of unrolled operand loads
@@ -398,7 +401,8 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
     };
   };
   const count = Math.ceil(spec.m / 4) * Math.ceil(spec.n / 4) * spec.batch * splits;
-  return {name: spec.name, key, shader, uniforms: [...uniforms, {name: 'four', type: 'u32', value: 4}, ...spec.uniforms], dispatch: dispatch1D(count, 64)};
+  const loopBound: Uniform[] = spec.compactLoads ? [{name: 'four', type: 'u32', value: 4}] : [];
+  return {name: spec.name, key, shader, uniforms: [...uniforms, ...loopBound, ...spec.uniforms], dispatch: dispatch1D(count, 64)};
 }
 
 function extraKey(o: GemmOutput): string {
@@ -658,8 +662,8 @@ type TensorLike = {dataId: object; shape: number[]; dtype: string};
  */
 export function runGemm<T extends TensorLike>(backend: GemmBackend, spec: GemmSpec, operands: [T, T], extras: T[], shape: number[],
                                               dtype: 'float32'|'int32'|'bool'): T {
-  if (spec.cpuAdapter && adapterMatches(backend.gpu, /swiftshader/i)) spec = {...spec, compactLoads: true};
-  const {main, sum, partialSize} = gemmPrograms(spec);
+  const cpuAdapter = isCpuAdapter(backend.gpu);
+  const {main, sum, partialSize} = gemmPrograms({...spec, cpuAdapter, compactLoads: cpuAdapter && adapterMatches(backend.gpu, /swiftshader/i)});
   if (!sum) return backend.runProgram(main, [...operands, ...extras], shape, dtype) as T;
   const partial = backend.runProgram(main, operands, [partialSize], spec.acc === 'f32' ? 'float32' : 'int32');
   const out = backend.runProgram(sum, [partial, ...extras], shape, dtype) as T;

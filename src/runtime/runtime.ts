@@ -58,9 +58,8 @@ export class Runtime {
   private dummy: GPUBuffer;
   /**
    * Bind groups by (layout, buffers, uniform buffer and block size; the block's offset is dynamic).
-   * Dawn's createBindGroup costs ~30 µs a call in
-   * Node, as much as the rest of a small op: a repeated step binds the same pooled buffers and
-   * reuses them. Ids are never reused, so an entry naming a destroyed buffer can never hit; the
+   * Dawn's createBindGroup costs ~30 µs a call in Node, as much as the rest of a small op: a
+   * repeated step binds the same pooled buffers and reuses them. Ids are never reused, so an entry naming a destroyed buffer can never hit; the
    * cache is dropped when the pool destroys buffers and when it grows past its bound.
    */
   private bindGroups = new Map<string, GPUBindGroup>();
