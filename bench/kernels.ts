@@ -465,7 +465,36 @@ function median(xs: number[]): number {
  * the work to the queue (mpsgpu: the flush that encodes it; webgpu: ending the pass and submitting)
  * — where a backend's small kernels are bound by JavaScript and Dawn rather than by the GPU.
  */
-interface Timing {ms: number; recordMs: number; submitMs: number; reps: number; inner: number}
+interface Timing {ms: number; recordMs: number; submitMs: number; reps: number; inner: number; gpu?: GpuTime}
+
+/** mpsgpu's GPU time per execution from timestamp queries (MPSGPU_KERNEL_TIMING), by program. */
+interface GpuTime {ms: number; programs: Record<string, number>}
+
+// One more rep of K executions with every dispatch timed on the GPU: how much of the wall time per
+// execution the GPU itself takes (the rest is CPU recording, encoding and submission gaps).
+async function timeOnGpu(c: CaseSpec, inputs: tf.Tensor[], inner: number): Promise<GpuTime|undefined> {
+  if (!mpsgpu.device().features.has('timestamp-query')) return undefined;
+  tf.env().set('MPSGPU_KERNEL_TIMING', true);
+  try {
+    mpsgpu.resetStats();
+    const results: tf.TensorContainer[] = [];
+    for (let k = 0; k < inner; k++) results.push(tf.tidy(() => run(c, inputs)));
+    await mpsgpu.sync();
+    tf.dispose(results);
+    const dispatches = mpsgpu.stats().dispatches;
+    const calls = () => [...mpsgpu.kernelTimes().values()].reduce((n, v) => n + v.calls, 0);
+    for (let i = 0; i < 400 && calls() < dispatches; ++i) await new Promise(r => setTimeout(r, 5));
+    const programs: Record<string, number> = {};
+    let ms = 0;
+    for (const [name, v] of mpsgpu.kernelTimes()) {
+      programs[name] = v.ms / inner;
+      ms += v.ms / inner;
+    }
+    return {ms, programs};
+  } finally {
+    tf.env().set('MPSGPU_KERNEL_TIMING', false);
+  }
+}
 
 async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
   const backend = tf.getBackend();
@@ -473,6 +502,7 @@ async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
   const inputs = tf.tidy(() => setup(c));
   const times: number[] = [], recordTimes: number[] = [], submitTimes: number[] = [];
   let reps = opts.reps, inner = opts.inner;
+  let gpu: GpuTime|undefined;
   try {
     // Warm-up: compile. The result stays alive until after the sync: mpsgpu skips work whose
     // results die unread, so a disposed warm-up result would compile nothing.
@@ -517,6 +547,7 @@ async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
       submitTimes.push((submitted - recorded) / inner);
       tf.dispose(results);
     }
+    if (backend === 'mpsgpu') gpu = await timeOnGpu(c, inputs, inner);
   } finally {
     tf.dispose(inputs);
     await sync(backend);
@@ -524,7 +555,7 @@ async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
   }
   const after = tf.memory().numTensors;
   if (after !== before) throw new Error(`numTensors grew from ${before} to ${after}`);
-  return {ms: median(times), recordMs: median(recordTimes), submitMs: median(submitTimes), reps, inner};
+  return {ms: median(times), recordMs: median(recordTimes), submitMs: median(submitTimes), reps, inner, gpu};
 }
 
 // TFLOP/s, or GB/s for memory-bound kernels (SI prefixes below those, 3 significant digits).
@@ -543,7 +574,7 @@ function rate(c: {flops?: number; bytes?: number}, ms: number): string {
 type Result = number | 'missing' | `failed: ${string}`;
 interface CaseResult extends CaseSpec {
   results: Record<string, Result>;
-  runs: Record<string, {reps: number; inner: number; recordMs: number; submitMs: number}>;
+  runs: Record<string, {reps: number; inner: number; recordMs: number; submitMs: number; gpu?: GpuTime}>;
 }
 
 async function main() {
@@ -587,13 +618,14 @@ async function main() {
         try {
           const t = await timeCase(c, opts);
           r.results[name] = t.ms;
-          r.runs[name] = {reps: t.reps, inner: t.inner, recordMs: t.recordMs, submitMs: t.submitMs};
+          r.runs[name] = {reps: t.reps, inner: t.inner, recordMs: t.recordMs, submitMs: t.submitMs, gpu: t.gpu};
         } catch (e) {
           r.results[name] = `failed: ${(e as Error).message.split('\n')[0]}`;
         }
       }
       const v = r.results[name], run = r.runs[name];
-      const cpu = run ? ` (CPU: record ${(run.recordMs * 1e3).toFixed(1)} µs + submit ${(run.submitMs * 1e3).toFixed(1)} µs)` : '';
+      const gpu = run?.gpu ? `; GPU ${(run.gpu.ms * 1e3).toFixed(1)} µs: ${Object.entries(run.gpu.programs).map(([p, ms]) => `${p} ${(ms * 1e3).toFixed(1)}`).join(', ')}` : '';
+      const cpu = run ? ` (CPU: record ${(run.recordMs * 1e3).toFixed(1)} µs + submit ${(run.submitMs * 1e3).toFixed(1)} µs${gpu})` : '';
       console.error(`  ${name} ${c.name} | ${c.shape}: ${typeof v === 'number' ? v.toFixed(3) + ' ms' : v}${cpu}`);
     }
     writeJson();

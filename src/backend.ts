@@ -175,19 +175,45 @@ export class MpsgpuBackend extends KernelBackend {
     return infos;
   }
 
+  /** Node budget of the segment being recorded (see MPSGPU_FLUSH_FIRST); -1: restart the ramp. */
+  private segmentBudget = -1;
+  /** Segments flushed by the ramp since the last explicit flush. */
+  private rampSegments = 0;
+
   private afterRecord() {
     if (flags.eager) {
       this.flush();
       return;
     }
+    const threshold = flags.flushThreshold;
+    if (this.segmentBudget < 0) {
+      this.segmentBudget = flags.flushFirst || threshold;
+      this.rampSegments = 0;
+    }
+    const pending = this.graph.numPending;
+    if (pending >= this.segmentBudget && pending < threshold) {
+      // The ramp after an explicit flush: small segments start the GPU early (bounded in memory by
+      // the threshold they grow to, so the in-flight cap below does not apply).
+      this.flushGraph();
+      if (++this.rampSegments >= RAMP_STEADY_SEGMENTS) this.segmentBudget = Math.min(threshold, 2 * pending);
+      return;
+    }
     // Relative to the node and byte budgets; ≥ 1: the segment is full.
-    const fill = Math.max(this.graph.numPending / flags.flushThreshold, this.graph.pendingBytes / flags.flushBytes);
+    const fill = Math.max(pending / threshold, this.graph.pendingBytes / flags.flushBytes);
     // Keep recording while N submissions are in flight, but never let the segment grow unbounded.
-    if (fill >= 1 && (this.runtime.numInFlight < flags.maxInFlight || fill >= 4)) this.flush();
+    if (fill >= 1 && (this.runtime.numInFlight < flags.maxInFlight || fill >= 4)) this.flushGraph();
   }
 
-  /** Compute all pending work (submits; does not wait for the GPU). */
+  /**
+   * Compute all pending work (submits; does not wait for the GPU). An explicit flush restarts the
+   * segment ramp (MPSGPU_FLUSH_FIRST): a read or sync usually follows, and the GPU idles after it.
+   */
   flush(): void {
+    this.flushGraph();
+    this.segmentBudget = -1;
+  }
+
+  private flushGraph(): void {
     this.checkDevice();
     this.graph.flush(d => this.upload(d));
     if (flags.poolFreeBytes >= 0 && this.runtime.pool.trim(flags.poolFreeBytes) > 0) this.runtime.dropBindGroups();
@@ -200,6 +226,7 @@ export class MpsgpuBackend extends KernelBackend {
       this.checkBuffer(d);
       staging = this.runtime.stageReadback(encoding, d.buffer!, d.bytes);
     });
+    this.segmentBudget = -1;
     d.lastSubmission = Math.max(d.lastSubmission, id);
     return {staging: staging!, id};
   }
@@ -260,6 +287,14 @@ export class MpsgpuBackend extends KernelBackend {
 }
 
 let nextDataId = 0;
+
+/**
+ * Ramp segments of MPSGPU_FLUSH_FIRST nodes before they start doubling. Kernel-at-a-time loops (a
+ * hundred small kernels, each about as long on the GPU as in JavaScript) then overlap recording
+ * with the GPU as tfjs-backend-webgpu's 15-dispatch submissions do, and leave only a short last
+ * segment to wait for; a long training step still reaches full segments within ~1000 nodes.
+ */
+const RAMP_STEADY_SEGMENTS = 8;
 
 function emptyValues(dtype: DataType): BackendValues {
   return util.getTypedArrayFromDType(dtype === 'string' ? 'float32' : dtype as 'float32', 0);

@@ -10,6 +10,14 @@ ENV.registerFlag('MPSGPU_EAGER', () => false);
 ENV.registerFlag('MPSGPU_FLUSH_THRESHOLD', () => 1024);
 
 /**
+ * Nodes per segment right after an explicit flush (a read, a sync, tf.time): 8 segments this
+ * small, then each twice the last, up to MPSGPU_FLUSH_THRESHOLD. The GPU starts on the first
+ * kernels while JavaScript records the rest, instead of idling until a whole segment is recorded.
+ * 0: every segment waits for the threshold.
+ */
+ENV.registerFlag('MPSGPU_FLUSH_FIRST', () => 16);
+
+/**
  * Flush when the pending nodes read and write this many bytes: large kernels start on the GPU
  * while JavaScript records the next ones, instead of all waiting for the segment's end.
  */
@@ -37,12 +45,27 @@ ENV.registerFlag('MPSGPU_CONV_F16', () => false);
  */
 ENV.registerFlag('MPSGPU_MATMUL_TENSOR_CORES', () => false);
 
+/**
+ * Time each flush's compute passes on the GPU with timestamp queries, where the adapter has
+ * 'timestamp-query': mpsgpu.stats().gpuMs. Browsers may round timestamps (100 µs in Chrome).
+ */
+ENV.registerFlag('MPSGPU_GPU_TIMING', () => false);
+
+/**
+ * Profiling: every dispatch in a compute pass of its own, timed; mpsgpu.kernelTimes() gives GPU
+ * time per program. Implies MPSGPU_GPU_TIMING. Slower (no batching of dispatches in passes).
+ */
+ENV.registerFlag('MPSGPU_KERNEL_TIMING', () => false);
+
 export const flags = {
   get eager(): boolean { return ENV.getBool('MPSGPU_EAGER'); },
   get flushThreshold(): number { return ENV.getNumber('MPSGPU_FLUSH_THRESHOLD'); },
+  get flushFirst(): number { return ENV.getNumber('MPSGPU_FLUSH_FIRST'); },
   get flushBytes(): number { return ENV.getNumber('MPSGPU_FLUSH_BYTES'); },
   get maxInFlight(): number { return ENV.getNumber('MPSGPU_MAX_IN_FLIGHT'); },
   get poolFreeBytes(): number { return ENV.getNumber('MPSGPU_POOL_FREE_BYTES'); },
+  get gpuTiming(): boolean { return ENV.getBool('MPSGPU_GPU_TIMING') || ENV.getBool('MPSGPU_KERNEL_TIMING'); },
+  get kernelTiming(): boolean { return ENV.getBool('MPSGPU_KERNEL_TIMING'); },
   get convF16(): boolean { return ENV.getBool('MPSGPU_CONV_F16'); },
   get matmulTensorCores(): boolean { return ENV.getBool('MPSGPU_MATMUL_TENSOR_CORES'); },
 };

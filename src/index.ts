@@ -8,6 +8,7 @@ import {kernelConfigs} from '../kernels/index.js';
 import {momentsOp} from '../kernels/moments.js';
 import {MpsgpuBackend} from './backend.js';
 import {acquireDevice, hasDevicePlatform, MpsgpuDevice, onDeviceLost, setDevicePlatform} from './device.js';
+import {kernelGpuTimes} from './runtime/gpu_timer.js';
 import {resetStats, snapshotStats, Stats} from './stats.js';
 
 export const BACKEND_NAME = 'mpsgpu';
@@ -58,7 +59,17 @@ export const mpsgpu = {
   stats(): Stats {
     return snapshotStats();
   },
-  resetStats,
+  resetStats(): void {
+    resetStats();
+    kernelGpuTimes.clear();
+  },
+  /**
+   * GPU time per program name (MPSGPU_KERNEL_TIMING, where the adapter has timestamp-query):
+   * calls and total milliseconds of the dispatches whose timestamps were read back so far.
+   */
+  kernelTimes(): Map<string, {calls: number; ms: number}> {
+    return new Map([...kernelGpuTimes].map(([k, v]) => [k, {...v}]));
+  },
   /**
    * Mean and variance of `x` over `axes` (default: all) as float32 tensors, in one numerically
    * stable pass over x (tf.moments takes three): batch-norm statistics.

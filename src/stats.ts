@@ -19,11 +19,18 @@ export interface Stats {
   pipelinesCompiled: number;
   /** Dispatches that reused a cached bind group (same layout, buffers and uniform range). */
   bindGroupsReused: number;
+  /**
+   * GPU milliseconds of the compute passes timed so far (MPSGPU_GPU_TIMING, where the adapter has
+   * timestamp-query; read back once each submission is done, so it trails the latest flushes).
+   */
+  gpuMs: number;
+  /** Passes past a flush's timestamp capacity, left untimed. */
+  untimedPasses: number;
 }
 
 function zero(): Stats {
   return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, flushes: 0, submissions: 0, uploads: 0,
-          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0};
+          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0};
 }
 
 export const stats: Stats = zero();

@@ -118,6 +118,31 @@ describe('mpsgpu backend', () => {
       tf.dispose([x, y]);
     }));
 
+    it('after a read, 8 segments are small, then they double (MPSGPU_FLUSH_FIRST)',
+       withFlags({MPSGPU_FLUSH_FIRST: 4, MPSGPU_FLUSH_THRESHOLD: 64}, async () => {
+      const x = tf.tensor(randomValues(16, 5));
+      const chain = (from: tf.Tensor, n: number) => tf.tidy(() => {
+        let t = from;
+        for (let i = 0; i < n; ++i) t = t.add(1);
+        return t;
+      });
+      mpsgpu.resetStats();
+      // 8 segments of 4 nodes, one of 8; the last 5 of 45 stay pending (the next budget is 16).
+      const y = chain(x, 45);
+      expect(mpsgpu.stats().flushes).toBe(9);
+      expect(mpsgpu.stats().dispatches).toBe(40);
+      const yv = await y.data();
+      const xv = await x.data();
+      for (let i = 0; i < 16; ++i) expect(yv[i]).toBeCloseTo(xv[i] + 45, 3);
+      // The read restarted the ramp: 4 nodes flush again.
+      mpsgpu.resetStats();
+      const z = chain(y, 5);
+      expect(mpsgpu.stats().flushes).toBe(1);
+      const zv = await z.data();
+      for (let i = 0; i < 16; ++i) expect(zv[i]).toBeCloseTo(xv[i] + 50, 3);
+      tf.dispose([x, y, z]);
+    }));
+
     it('mpsgpu.flush() computes without reading', async () => {
       const x = tf.tensor(randomValues(16, 6));
       mpsgpu.resetStats();
@@ -138,6 +163,38 @@ describe('mpsgpu backend', () => {
       expect(info.kernelMs as number).toBeGreaterThanOrEqual(0);
       x.dispose();
     });
+  });
+
+  describe('GPU timing', () => {
+    it('MPSGPU_KERNEL_TIMING times every dispatch; stats().gpuMs is their sum', withFlags({MPSGPU_KERNEL_TIMING: true}, async () => {
+      if (!mpsgpu.device().features.has('timestamp-query')) {
+        pending('the adapter has no timestamp-query');
+        return;
+      }
+      const a = tf.tensor(randomValues(512 * 512, 8), [512, 512]);
+      const b = tf.tensor(randomValues(512 * 512, 9), [512, 512]);
+      await mpsgpu.sync();
+      mpsgpu.resetStats();
+      const t0 = performance.now();
+      const c = tf.tidy(() => tf.matMul(a, b).relu().sum());
+      await c.data();
+      const wall = performance.now() - t0;
+      const dispatches = mpsgpu.stats().dispatches;
+      // The timestamps are read back after the submission is done.
+      const calls = () => [...mpsgpu.kernelTimes().values()].reduce((n, v) => n + v.calls, 0);
+      for (let i = 0; i < 200 && calls() < dispatches; ++i) await new Promise(r => setTimeout(r, 5));
+      expect(calls()).toBe(dispatches);
+      let total = 0;
+      for (const v of mpsgpu.kernelTimes().values()) {
+        expect(v.ms).toBeGreaterThanOrEqual(0);
+        total += v.ms;
+      }
+      // 512³ multiply-adds take a measurable time on any adapter, and less than the wall time.
+      expect(total).toBeGreaterThan(0);
+      expect(total).toBeLessThan(wall);
+      expect(mpsgpu.stats().gpuMs).toBeCloseTo(total, 6);
+      tf.dispose([a, b, c]);
+    }));
   });
 
   describe('reads', () => {

@@ -65,6 +65,8 @@ export interface GemmOperand {
   loadDirect?: (row: string, k: string, s: string) => string;
   /** Distinguishes operand codes in the shader cache key. */
   key: string;
+  /** A plain strided matrix (denseOperand): cheap loads, no index arithmetic per element. */
+  dense?: boolean;
 }
 
 /** The output: where element (m, n) of GEMM `batch` goes, and what is applied before the store. */
@@ -151,11 +153,14 @@ export function chooseTile(m: number, n: number, k: number, cpuAdapter = false, 
     if (tiles(64, 64) < 4 || m <= 16 || n <= 16) return DIRECT_TILE;
     // 32 columns (rows): a 64-wide tile would compute as many zeros as values (lavapipe: the
     // batch-1 3×3 32→32 conv 12 → 7 ms, the 37×37 one 17 → 9.5 ms; direct was no better).
-    if (n <= 32) return {bm: 64, bn: 32, bk: 16, tm: 8, tn: 8};
-    if (m <= 32) return {bm: 32, bn: 64, bk: 16, tm: 8, tn: 8};
     // A workgroup runs as SIMD loops over its invocations: 8 × 8 outputs per invocation halve the
     // workgroup-memory traffic per multiply-add (twice 4 × 4's throughput on lavapipe).
-    return {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
+    const tile: GemmTile = n <= 32 ? {bm: 64, bn: 32, bk: 16, tm: 8, tn: 8}
+      : m <= 32 ? {bm: 32, bn: 64, bk: 16, tm: 8, tn: 8} : {bm: 64, bn: 64, bk: 16, tm: 8, tn: 8};
+    // Tiles under 60% full: direct, which runs at about 70% of a full tile's rate there
+    // (lavapipe, InceptionV3's 3×3 80→192 dx at 18², 324 × 80 × 1728, 53% full: 69 → 48 ms).
+    const used = (m * n * batch) / (tiles(tile.bm, tile.bn) * tile.bm * tile.bn);
+    return used < 0.6 ? DIRECT_TILE : tile;
   }
   if (m <= 16) return {bm: 16, bn: 64, bk: 32, tm: 4, tn: 4};
   if (n <= 16) return {bm: 64, bn: 16, bk: 32, tm: 4, tn: 4};
@@ -183,7 +188,8 @@ export function gemmIsDirect(m: number, n: number, k: number, cpuAdapter: boolea
  * alone gives fewer, each split at least 4 steps of BK long. The H200 sweep of the filter gradient
  * (576 × 64 outputs, K = 100352) ran 3.3× faster at 64 splits than at 8.
  */
-export function chooseSplits(spec: {m: number; n: number; k: number; batch: number; cpuAdapter?: boolean}, tile: GemmTile): number {
+export function chooseSplits(spec: {m: number; n: number; k: number; batch: number; cpuAdapter?: boolean; a?: GemmOperand; b?: GemmOperand},
+                             tile: GemmTile): number {
   if (gemmTuning.splits) return gemmTuning.splits;
   if (tile.direct) {
     // About 8 workgroups of 64 invocations (a CPU's threads), each split at least 1024 long (the
@@ -194,10 +200,13 @@ export function chooseSplits(spec: {m: number; n: number; k: number; batch: numb
   const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
   // A CPU adapter has a few cores: split only so that there are a handful of workgroups.
   if (spec.cpuAdapter) return spec.k < 2048 || groups >= 8 ? 1 : Math.min(Math.ceil(8 / groups), Math.floor(spec.k / (4 * tile.bk)));
-  // A handful of workgroups each walking the whole reduction (the 45 × 3 × 273 filter gradient of
-  // the odd-size bench case: one workgroup, ~0.1 ms on the H200, its gathers' integer divisions
-  // in series): split into at most 8, each at least 2 steps long.
-  if (groups <= 4 && spec.k >= 4 * tile.bk && spec.k < 2048) return Math.min(8, Math.floor(spec.k / (2 * tile.bk)));
+  // A handful of workgroups each walking the whole reduction through gathers (the 45 × 3 × 273
+  // filter gradient of the odd-size bench case: one workgroup, ~0.1 ms on the H200, its integer
+  // divisions in series): split into at most 8, each at least 2 steps long. Dense operands load
+  // cheaply, and the summing dispatch cost more than it saved (H200: the MNIST dense layer,
+  // 16 × 256 × 128, 2 workgroups, split 4 ways: 45 µs against webgpu's 38).
+  const gathers = !(spec.a?.dense && spec.b?.dense);
+  if (gathers && groups <= 4 && spec.k >= 4 * tile.bk && spec.k < 2048) return Math.min(8, Math.floor(spec.k / (2 * tile.bk)));
   // Short reductions, or enough workgroups already: the summing dispatch would cost more.
   // (Measured on the H200: a second dispatch costs about as much as a small GEMM, so only long
   // reductions split.)
@@ -644,6 +653,7 @@ export function denseOperand(o: {name: string; type: WgslScalar; acc: WgslScalar
     setup: () => '',
     load: (row, k) => load(row, k),
     decls,
+    dense: true,
     key: `dense:${o.name}:${o.type}:${o.contiguous}:${o.vec4 ? 4 : 1}:${o.offset}:${o.ld}:${o.rows}`,
   };
 }

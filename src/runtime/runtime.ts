@@ -2,9 +2,11 @@
 // submission accounting and readback. One Encoding per flush becomes one command buffer.
 import {Program} from '../codegen/program.js';
 import {buildShader} from '../codegen/shader.js';
+import {flags} from '../flags.js';
 import {BufferPool} from '../memory/pool.js';
 import {stats} from '../stats.js';
 import {canvasReadSync, canvasSyncReadAvailable} from './canvas_sync_read.js';
+import {GpuTimer, TimedEncoding} from './gpu_timer.js';
 
 /** Blocks the calling thread until `done()` holds (Node: pumps the event loop). */
 export type SyncWaiter = (done: () => boolean) => void;
@@ -56,6 +58,7 @@ export class Runtime {
   completed = 0;
   private inFlight: Array<{id: number; done: Promise<void>}> = [];
   private dummy: GPUBuffer;
+  private gpuTimer: GpuTimer|null;
   /**
    * Bind groups by (layout, buffers, uniform buffer and block size; the block's offset is dynamic).
    * Dawn's createBindGroup costs ~30 µs a call in Node, as much as the rest of a small op: a
@@ -77,6 +80,7 @@ export class Runtime {
     this.shaderText = caches.shaders;
     this.pipelines = caches.pipelines;
     this.dummy = device.createBuffer({size: 16, usage: GPUBufferUsage.STORAGE});
+    this.gpuTimer = device.features.has('timestamp-query') ? new GpuTimer(device) : null;
   }
 
   /** A 16-byte buffer bound where a tensor has no elements (WebGPU bindings need a size > 0). */
@@ -114,6 +118,12 @@ export class Runtime {
       this.objectIds.set(o, id);
     }
     return id;
+  }
+
+  /** Timestamps for a new encoding, when MPSGPU_GPU_TIMING is on and the adapter can. */
+  timer(): TimedEncoding|null {
+    if (!this.gpuTimer || !flags.gpuTiming) return null;
+    return this.gpuTimer.begin();
   }
 
   get numInFlight(): number {
@@ -272,6 +282,7 @@ export class Runtime {
     for (const b of this.stagingFree) b.destroy();
     this.stagingFree = [];
     this.dummy.destroy();
+    this.gpuTimer?.dispose();
   }
 }
 
@@ -336,14 +347,18 @@ export class Encoding {
       device.queue.writeBuffer(uniformBuffer, 0, this.uniforms, 0, this.uniformEnd);
     }
     const encoder = device.createCommandEncoder();
+    const timing = this.runtime.timer();
+    const perKernel = timing !== null && flags.kernelTiming;
     let pass: GPUComputePassEncoder|null = null;
     for (const c of this.commands) {
-      if (c.kind === 'copy') {
+      if (c.kind === 'copy' || perKernel) {
         if (pass) { pass.end(); pass = null; }
+      }
+      if (c.kind === 'copy') {
         encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
         continue;
       }
-      if (!pass) pass = encoder.beginComputePass();
+      if (!pass) pass = encoder.beginComputePass(timing ? {timestampWrites: timing.pass(perKernel ? c.program.name : null)} : undefined);
       pass.setPipeline(c.pipeline);
       if (c.uniformBytes > 0) {
         pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.buffers, {buffer: uniformBuffer!, size: c.uniformBytes}), [c.uniformOffset]);
@@ -353,7 +368,9 @@ export class Encoding {
       pass.dispatchWorkgroups(c.program.dispatch[0], c.program.dispatch[1], c.program.dispatch[2]);
     }
     if (pass) pass.end();
+    timing?.finish(encoder);
     const id = this.runtime.submit([encoder.finish()]);
+    timing?.submitted();
     if (uniformBuffer) this.runtime.uniformPool.release(uniformBuffer, id, this.runtime.completed);
     return id;
   }
