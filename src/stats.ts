@@ -1,5 +1,19 @@
 // Counters behind mpsgpu.stats(): cumulative since load (or the last resetStats()).
 
+/** One flush of the pending graph. */
+export interface FlushStats {
+  /** Nodes the segment held. */
+  nodes: number;
+  /** Compute dispatches encoded (nodes whose outputs something still needed). */
+  dispatches: number;
+  /** Nodes dropped unrun: their outputs died before the flush. */
+  skipped: number;
+  /** GPU buffer bytes the pool had allocated after the flush (live and free). */
+  poolBytes: number;
+  /** GPU milliseconds of its passes (MPSGPU_GPU_TIMING); null until read back, or untimed. */
+  gpuMs: number|null;
+}
+
 export interface Stats {
   /** Nodes recorded into the lazy graph (one per GPU kernel call). */
   nodesRecorded: number;
@@ -26,11 +40,13 @@ export interface Stats {
   gpuMs: number;
   /** Passes past a flush's timestamp capacity, left untimed. */
   untimedPasses: number;
+  /** The latest flush (null before the first). */
+  lastFlush: FlushStats|null;
 }
 
 function zero(): Stats {
   return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, flushes: 0, submissions: 0, uploads: 0,
-          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0};
+          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, lastFlush: null};
 }
 
 export const stats: Stats = zero();
@@ -40,5 +56,5 @@ export function resetStats(): void {
 }
 
 export function snapshotStats(): Stats {
-  return {...stats};
+  return {...stats, lastFlush: stats.lastFlush && {...stats.lastFlush}};
 }

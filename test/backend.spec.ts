@@ -166,6 +166,35 @@ describe('mpsgpu backend', () => {
   });
 
   describe('GPU timing', () => {
+    it('stats().lastFlush describes the latest flush, with its GPU time (MPSGPU_GPU_TIMING)', withFlags({MPSGPU_GPU_TIMING: true}, async () => {
+      const x = tf.tensor(randomValues(4096, 10), [64, 64]);
+      await mpsgpu.sync();
+      mpsgpu.resetStats();
+      expect(mpsgpu.stats().lastFlush).toBeNull();
+      const unused = x.exp();
+      const y = tf.tidy(() => x.add(1).mul(2).relu());
+      unused.dispose();
+      const yv = await y.data();
+      const xv = await x.data();
+      for (let i = 0; i < 4096; i += 97) expect(yv[i]).toBeCloseTo(Math.max((xv[i] + 1) * 2, 0), 4);
+      const f = mpsgpu.stats().lastFlush!;
+      expect(f.nodes).toBe(4);
+      expect(f.dispatches).toBe(3);
+      expect(f.skipped).toBe(1);
+      // At least x and y (16 KiB each) are held by the pool.
+      expect(f.poolBytes).toBeGreaterThanOrEqual(2 * 4096 * 4);
+      if (mpsgpu.device().features.has('timestamp-query')) {
+        for (let i = 0; i < 200 && mpsgpu.stats().lastFlush!.gpuMs === null; ++i) await new Promise(r => setTimeout(r, 5));
+        const gpuMs = mpsgpu.stats().lastFlush!.gpuMs;
+        expect(gpuMs).not.toBeNull();
+        expect(gpuMs!).toBeGreaterThanOrEqual(0);
+        expect(mpsgpu.stats().gpuMs).toBeGreaterThanOrEqual(gpuMs!);
+      } else {
+        expect(mpsgpu.stats().lastFlush!.gpuMs).toBeNull();
+      }
+      tf.dispose([x, y]);
+    }));
+
     it('MPSGPU_KERNEL_TIMING times every dispatch; stats().gpuMs is their sum', withFlags({MPSGPU_KERNEL_TIMING: true}, async () => {
       if (!mpsgpu.device().features.has('timestamp-query')) {
         pending('the adapter has no timestamp-query');

@@ -5,7 +5,7 @@ import {BackendValues, DataType, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {Program} from '../codegen/program.js';
 import {Encoding, Runtime} from '../runtime/runtime.js';
-import {stats} from '../stats.js';
+import {FlushStats, stats} from '../stats.js';
 
 /** Bytes an element takes on the GPU (bool is stored as i32). */
 export function bytesPerElement(dtype: DataType): number {
@@ -96,12 +96,16 @@ export class Graph {
     }
     const pool = this.runtime.pool;
     const encoding = this.runtime.beginEncoding();
+    const record: FlushStats = {nodes: nodes.length, dispatches: 0, skipped: 0, poolBytes: 0, gpuMs: null};
+    encoding.flushStats = record;
     for (let i = 0; i < nodes.length; ++i) {
       const node = nodes[i];
       if (needed[i]) {
         this.encode(node, encoding);
+        record.dispatches++;
       } else {
         stats.nodesSkipped++;
+        record.skipped++;
       }
       for (const output of node.outputs) {
         output.producer = null;
@@ -116,6 +120,8 @@ export class Graph {
     const id = encoding.submit();
     if (id > 0) {
       stats.flushes++;
+      record.poolBytes = pool.allocatedBytes;
+      stats.lastFlush = record;
       pool.endEncoder(id, this.runtime.completed);
       for (const node of nodes) {
         for (const d of node.inputs) if (d.buffer && encoding.used.has(d.buffer)) d.lastSubmission = id;

@@ -2,7 +2,7 @@
 // flush writes a timestamp at its start and at its end; once the submission is done the pairs are
 // read back and summed into stats.gpuMs. With MPSGPU_KERNEL_TIMING every dispatch gets a pass of
 // its own and its time is also added under its program's name (profiling: it splits the passes).
-import {stats} from '../stats.js';
+import {FlushStats, stats} from '../stats.js';
 
 /** Passes timed per flush; later ones go untimed (stats.untimedPasses counts them). */
 const PAIRS = 1024;
@@ -36,14 +36,15 @@ export class GpuTimer {
   }
 
   /** Read a submitted encoding's timestamps when the GPU is done with it. */
-  collect(slot: Slot, labels: Array<string|null>) {
+  collect(slot: Slot, labels: Array<string|null>, flush: FlushStats|null) {
     const n = labels.length;
     slot.readback.mapAsync(GPUMapMode.READ, 0, 16 * n).then(() => {
       const t = new BigUint64Array(slot.readback.getMappedRange(0, 16 * n));
+      let total = 0;
       for (let i = 0; i < n; ++i) {
         // Some drivers reorder or reset timestamps across passes: a negative span counts as 0.
         const ms = t[2 * i + 1] > t[2 * i] ? Number(t[2 * i + 1] - t[2 * i]) / 1e6 : 0;
-        stats.gpuMs += ms;
+        total += ms;
         const label = labels[i];
         if (label !== null) {
           const entry = kernelGpuTimes.get(label) ?? {calls: 0, ms: 0};
@@ -52,6 +53,8 @@ export class GpuTimer {
           kernelGpuTimes.set(label, entry);
         }
       }
+      stats.gpuMs += total;
+      if (flush) flush.gpuMs = total;
       slot.readback.unmap();
       this.release(slot);
     }, () => {
@@ -98,12 +101,12 @@ export class TimedEncoding {
     encoder.copyBufferToBuffer(this.slot.resolve, 0, this.slot.readback, 0, 16 * n);
   }
 
-  /** After the submit: read the times back when the GPU is done. */
-  submitted() {
+  /** After the submit: read the times back when the GPU is done (into `flush` too, if given). */
+  submitted(flush: FlushStats|null) {
     if (this.labels.length === 0) {
       this.timer.release(this.slot);
       return;
     }
-    this.timer.collect(this.slot, this.labels);
+    this.timer.collect(this.slot, this.labels, flush);
   }
 }

@@ -4,7 +4,7 @@ import {Program} from '../codegen/program.js';
 import {buildShader} from '../codegen/shader.js';
 import {flags} from '../flags.js';
 import {BufferPool} from '../memory/pool.js';
-import {stats} from '../stats.js';
+import {FlushStats, stats} from '../stats.js';
 import {canvasReadSync, canvasSyncReadAvailable} from './canvas_sync_read.js';
 import {GpuTimer, TimedEncoding} from './gpu_timer.js';
 
@@ -293,6 +293,8 @@ export class Encoding {
   private uniformView = new DataView(this.uniforms);
   private uniformEnd = 0;
   readonly used = new Set<GPUBuffer>();
+  /** The flush this encoding computes: its GPU time is filled in when read back. */
+  flushStats: FlushStats|null = null;
 
   constructor(private runtime: Runtime) {}
 
@@ -370,7 +372,7 @@ export class Encoding {
     if (pass) pass.end();
     timing?.finish(encoder);
     const id = this.runtime.submit([encoder.finish()]);
-    timing?.submitted();
+    timing?.submitted(this.flushStats);
     if (uniformBuffer) this.runtime.uniformPool.release(uniformBuffer, id, this.runtime.completed);
     return id;
   }
