@@ -292,7 +292,7 @@ let nextDataId = 0;
  * Ramp segments of MPSGPU_FLUSH_FIRST nodes before they start doubling. Kernel-at-a-time loops (a
  * hundred small kernels, each about as long on the GPU as in JavaScript) then overlap recording
  * with the GPU as tfjs-backend-webgpu's 15-dispatch submissions do, and leave only a short last
- * segment to wait for; a long training step still reaches full segments within ~1000 nodes.
+ * segment to wait for; a long training step reaches full segments after ~1100 nodes.
  */
 const RAMP_STEADY_SEGMENTS = 8;
 
