@@ -19,6 +19,15 @@ function withFlags(flags: Flags, body: () => Promise<void>): () => Promise<void>
   };
 }
 
+/** `from` + 1 + 1 + … (n adds, n recorded nodes), intermediates disposed. */
+function addChain(from: tf.Tensor, n: number): tf.Tensor {
+  return tf.tidy(() => {
+    let t = from;
+    for (let i = 0; i < n; ++i) t = t.add(1);
+    return t;
+  });
+}
+
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>) {
   expect(got.length).toBe(want.length);
   for (let i = 0; i < want.length; ++i) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5);
@@ -91,11 +100,7 @@ describe('mpsgpu backend', () => {
     it('the node budget flushes long recordings', withFlags({MPSGPU_FLUSH_THRESHOLD: 4, MPSGPU_MAX_IN_FLIGHT: 64}, async () => {
       const x = tf.tensor(randomValues(16, 5));
       mpsgpu.resetStats();
-      const y = tf.tidy(() => {
-        let t = x;
-        for (let i = 0; i < 10; ++i) t = t.add(1);
-        return t;
-      });
+      const y = addChain(x, 10);
       expect(mpsgpu.stats().flushes).toBe(2);
       const yv = await y.data();
       expect(yv[0]).toBeCloseTo((await x.data())[0] + 10, 4);
@@ -106,11 +111,7 @@ describe('mpsgpu backend', () => {
       // Each add reads and writes 64 floats (512 bytes): the budget fills every second node.
       const x = tf.tensor(randomValues(64, 5));
       mpsgpu.resetStats();
-      const y = tf.tidy(() => {
-        let t = x;
-        for (let i = 0; i < 10; ++i) t = t.add(1);
-        return t;
-      });
+      const y = addChain(x, 10);
       expect(mpsgpu.stats().flushes).toBe(5);
       const yv = await y.data();
       const xv = await x.data();
@@ -121,14 +122,9 @@ describe('mpsgpu backend', () => {
     it('after a read, 8 segments are small, then they double (MPSGPU_FLUSH_FIRST)',
        withFlags({MPSGPU_FLUSH_FIRST: 4, MPSGPU_FLUSH_THRESHOLD: 64}, async () => {
       const x = tf.tensor(randomValues(16, 5));
-      const chain = (from: tf.Tensor, n: number) => tf.tidy(() => {
-        let t = from;
-        for (let i = 0; i < n; ++i) t = t.add(1);
-        return t;
-      });
       mpsgpu.resetStats();
       // 8 segments of 4 nodes, one of 8; the last 5 of 45 stay pending (the next budget is 16).
-      const y = chain(x, 45);
+      const y = addChain(x, 45);
       expect(mpsgpu.stats().flushes).toBe(9);
       expect(mpsgpu.stats().dispatches).toBe(40);
       const yv = await y.data();
@@ -136,7 +132,7 @@ describe('mpsgpu backend', () => {
       for (let i = 0; i < 16; ++i) expect(yv[i]).toBeCloseTo(xv[i] + 45, 3);
       // The read restarted the ramp: 4 nodes flush again.
       mpsgpu.resetStats();
-      const z = chain(y, 5);
+      const z = addChain(y, 5);
       expect(mpsgpu.stats().flushes).toBe(1);
       const zv = await z.data();
       for (let i = 0; i < 16; ++i) expect(zv[i]).toBeCloseTo(xv[i] + 50, 3);
