@@ -18,6 +18,7 @@ export const kernelGpuTimes = new Map<string, {calls: number; ms: number}>();
 
 export class GpuTimer {
   private free: Slot[] = [];
+  private disposed = false;
 
   constructor(private device: GPUDevice) {}
 
@@ -62,18 +63,23 @@ export class GpuTimer {
     });
   }
 
+  /** A slot back for reuse; after dispose (a readback still in flight then), destroyed. */
   release(slot: Slot) {
-    this.free.push(slot);
+    if (this.disposed) destroySlot(slot);
+    else this.free.push(slot);
   }
 
   dispose() {
-    for (const s of this.free) {
-      s.querySet.destroy();
-      s.resolve.destroy();
-      s.readback.destroy();
-    }
+    this.disposed = true;
+    this.free.forEach(destroySlot);
     this.free = [];
   }
+}
+
+function destroySlot(s: Slot) {
+  s.querySet.destroy();
+  s.resolve.destroy();
+  s.readback.destroy();
 }
 
 export class TimedEncoding {
