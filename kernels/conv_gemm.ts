@@ -19,6 +19,7 @@ import {flags} from '../src/flags.js';
 import {reshapeView} from '../src/kernel_util.js';
 
 import {applyEpilogueElementwise, batchMatMul} from './BatchMatMul.js';
+import {directConv, directConvApplies} from './conv_direct.js';
 import {Conv2DInfo, Epilogue, epilogueExprOf, intUniforms, Shape4} from './conv_common.js';
 import {transposeTensor} from './Transpose.js';
 
@@ -156,6 +157,13 @@ export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: 
     return done(batchMatMul(b, xm, wm, false, false, e ? {bias: e.bias, activation: e.activation,
       preluActivationWeights: e.preluWeights, leakyreluAlpha: e.leakyreluAlpha} : {}, name), info.outShape);
   }
+  // CPU adapters: the direct program where it measured faster (lavapipe: no more output than
+  // input channels, e.g. InceptionV3's 3×3 96→96 at 17², 29 → 22 ms; with more, as the 3×3
+  // 32→64 one at 37², the GEMM was 10–25% faster). Not with f16 staging (a GEMM option).
+  if (!flippedFilter && precision === 'f32' && directConvApplies(info) &&
+      (convTuning.directForward ?? (isCpuAdapter(b.gpu) && info.outChannels <= info.inChannels))) {
+    return directConv(b, name, info, x, w, false, e);
+  }
   const m = info.batchSize * info.outHeight * info.outWidth;
   const n = info.outChannels;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
@@ -250,11 +258,14 @@ function transposedFilterOperand(vec4: boolean, flipped = false): GemmOperand {
 }
 
 /**
- * Tuning and test hooks: the product size (multiply-adds) from which dx transforms the filter
- * first; null: by adapter — GPUs from 2^28; CPU adapters whenever the GEMM stages its operands in
- * workgroup memory (the in-place read stores them as scalars there), never for the direct variant.
+ * Tuning and test hooks. flipMinMacs: the product size (multiply-adds) from which dx transforms
+ * the filter first; null: by adapter — GPUs from 2^28; CPU adapters whenever the GEMM stages its
+ * operands in workgroup memory (the in-place read stores them as scalars there), never for the
+ * direct variant. direct / directForward: force the direct program (kernels/conv_direct.ts) on or
+ * off for the stride-1 dx / the forward convolution; null: by adapter (CPU adapters, see there).
  */
-export const convTuning: {flipMinMacs: number|null} = {flipMinMacs: null};
+export const convTuning: {flipMinMacs: number|null; direct: boolean|null; directForward: boolean|null} =
+    {flipMinMacs: null, direct: null, directForward: null};
 
 /** w[kr, kc, d1, d2] → w'[fH−1−kr, fW−1−kc, d2, d1]: the filter of the transposed convolution. */
 function flipFilterProgram(name: string, fH: number, fW: number, inC: number, outC: number): Program {
@@ -296,6 +307,9 @@ function backpropInputAsForward(b: MpsgpuBackend, name: string, info: Conv2DInfo
   // vector loads; small ones: read it flipped in place and save the extra dispatch.
   const m = info.batchSize * info.inHeight * info.inWidth, k = fH * fW * outC;
   const cpu = isCpuAdapter(b.gpu);
+  // CPU adapters: the direct program skips the zero border of the padded dy (lavapipe: 10–50%
+  // faster than the GEMM on every stride-1 dx of the bench, e.g. the 7×1 128→128 one 10 → 6.8 ms).
+  if ((convTuning.direct ?? cpu) && convPrecision(b) === 'f32' && directConvApplies(fwd)) return directConv(b, name, fwd, dy, w, true);
   const minMacs = convTuning.flipMinMacs ?? (!cpu ? 2 ** 28 : gemmIsDirect(m, inC, k, true) ? Infinity : 0);
   if (m * inC * k < minMacs) return conv2dGemm(b, name, fwd, dy, w, undefined, true);
   const flipped = b.runProgram(flipFilterProgram(name, fH, fW, inC, outC), [w], [fH, fW, outC, inC], 'float32');

@@ -202,6 +202,41 @@ describeLazyAndEager('conv2d gradients match tfjs-backend-cpu', () => {
     }
   });
 
+  // The direct program (kernels/conv_direct.ts; CPU adapters' default) and the GEMM, forced each
+  // way on every adapter: borders skipped by rows and by columns, widths not a multiple of its 4
+  // columns, dilation, asymmetric pads, a 7 × 1 filter, and the fused epilogue.
+  const directCases: ConvCase[] = [
+    {x: [2, 7, 9, 8], f: [3, 3, 8, 12], strides: 1, pad: 'valid'},
+    {x: [1, 8, 6, 4], f: [7, 1, 4, 8], strides: 1, pad: 'same'},
+    {x: [2, 9, 10, 4], f: [3, 3, 4, 4], strides: 1, pad: 'same', dilations: 2},
+    {x: [1, 7, 6, 8], f: [3, 2, 8, 4], strides: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]]},
+    {x: [1, 5, 13, 12], f: [5, 5, 12, 8], strides: 1, pad: 'same'},
+    {x: [2, 9, 11, 8], f: [3, 3, 8, 4], strides: 2, pad: 'same'},
+  ];
+  for (const c of directCases) {
+    it(`direct program and GEMM: ${tag(c)}`, async () => {
+      const saved = {...convTuning};
+      try {
+        for (const direct of [true, false]) {
+          convTuning.direct = direct;
+          convTuning.directForward = direct;
+          await expectMatchesCpu(() => {
+            const x = t(c.x, 5) as tf.Tensor4D, f = t(c.f, 6) as tf.Tensor4D;
+            const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+              tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad, 'NHWC', c.dilations ?? 1).square());
+            const bias = t([c.f[3]], 7);
+            const fused = tf.fused.conv2d({x, filter: f, strides: c.strides, pad: c.pad, dilations: c.dilations ?? 1, bias,
+                                           activation: 'prelu', preluActivationWeights: t([c.f[3]], 8)});
+            // tfjs has no gradient for dilated convolutions: the forward only there.
+            return c.dilations ? [tf.conv2d(x, f, c.strides, c.pad, 'NHWC', c.dilations), fused] : [...g([x, f]), fused];
+          }, 1e-3, `${tag(c)} direct ${direct}`);
+        }
+      } finally {
+        Object.assign(convTuning, saved);
+      }
+    });
+  }
+
   it('fused conv2d with bias and relu under tf.grads', async () => {
     await expectMatchesCpu(() => {
       const x = t([2, 6, 5, 3], 5) as tf.Tensor4D, f = t([3, 3, 3, 4], 6) as tf.Tensor4D, bias = t([4], 7);
