@@ -5,6 +5,9 @@
 //
 //   npm run bench:fit -- [--backends mpsgpu,webgpu,cpu] [--batch-size 256] [--steps 10] [--json out.json]
 //
+// `mpsgpu:nofusion` runs mpsgpu with MPSGPU_FUSION off (the graph's fusion passes skipped). For the
+// mpsgpu runs it also prints recorded nodes and dispatches per training step (mpsgpu.stats()).
+//
 // Only ratios mean something on lavapipe (a CPU driver); absolute times only on a real GPU.
 import './webgpu_node_setup.js';
 
@@ -54,17 +57,26 @@ function buildModel(): tfl.Sequential {
 }
 
 async function timeBackend(name: string, opts: Options): Promise<number> {
-  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not initialize`);
+  const [backend, variant] = name.split(':');
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialize`);
+  if (backend === 'mpsgpu') tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
   const n = opts.batchSize * opts.steps;
   const xs = tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 7);
   const labels = tf.tidy(() => tf.oneHot(tf.randomUniform([n], 0, 10, 'int32', 8), 10).toFloat());
   const model = buildModel();
   // Warm-up: one epoch over two batches compiles shaders and fills pools.
   await model.fit(xs.slice(0, 2 * opts.batchSize), labels.slice(0, 2 * opts.batchSize), {batchSize: opts.batchSize, epochs: 1, verbose: 0});
+  if (backend === 'mpsgpu') mpsgpu.resetStats();
   const start = performance.now();
   const history = await model.fit(xs, labels, {batchSize: opts.batchSize, epochs: 1, verbose: 0, shuffle: false});
   await tf.backend().read(tf.scalar(0).dataId);  // everything submitted is done
   const seconds = (performance.now() - start) / 1000;
+  if (backend === 'mpsgpu') {
+    const s = mpsgpu.stats();
+    const per = (v: number) => (v / opts.steps).toFixed(0);
+    console.log(`  ${name}: per step ${per(s.nodesRecorded)} nodes recorded, ${per(s.dispatches)} dispatches, ` +
+                `${per(s.fusedGroups)} fused groups, ${per(s.flushes)} flushes`);
+  }
   const loss = history.history.loss[0] as number;
   if (!Number.isFinite(loss)) throw new Error(`${name}: loss is ${loss}`);
   model.dispose();

@@ -375,11 +375,13 @@ export const UNARY: Record<string, UnarySpec> = {
 export function unaryExpr(name: string, arg: Expr, isInt: boolean): Expr {
   const spec = UNARY[name];
   const useInt = isInt && spec.i32 !== undefined;
-  let template = useInt ? spec.i32! : spec.f32;
-  template = template.replace(/\$a/g, 'u.attr0').replace(/\$b/g, 'u.attr1');
+  // The attributes ($a, $b) are uniform leaves (attr0, attr1), so that fusion can rename them.
+  const template = (useInt ? spec.i32! : spec.f32).replace(/\$a/g, '$1').replace(/\$b/g, '$2');
   const type = spec.out === 'bool' ? 'i32' : useInt ? 'i32' : 'f32';
   const x = useInt || arg.type === 'f32' ? arg : op('f32($0)', 'f32', [arg]);
-  return op(template, type, [x], spec.helper);
+  const used = template.includes('$2') ? 2 : template.includes('$1') ? 1 : 0;
+  const attrs: Expr[] = Array.from({length: used}, (_, i) => ({kind: 'uniform', name: `attr${i}`, type: 'f32'}));
+  return op(template, type, [x, ...attrs], spec.helper);
 }
 
 function outDtype(spec: UnarySpec, x: TensorInfo): DataType {

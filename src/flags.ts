@@ -6,6 +6,12 @@ const ENV = env();
 /** Flush after every recorded node: eager dispatch, for debugging and for comparing the modes. */
 ENV.registerFlag('MPSGPU_EAGER', () => false);
 
+/**
+ * Fuse the graph at each flush (src/fusion): elementwise chains into one kernel. Off: every
+ * recorded node is its own dispatch (for comparison and debugging).
+ */
+ENV.registerFlag('MPSGPU_FUSION', () => true);
+
 /** Flush when this many nodes are pending. */
 ENV.registerFlag('MPSGPU_FLUSH_THRESHOLD', () => 1024);
 
@@ -59,6 +65,7 @@ ENV.registerFlag('MPSGPU_KERNEL_TIMING', () => false);
 
 export const flags = {
   get eager(): boolean { return ENV.getBool('MPSGPU_EAGER'); },
+  get fusion(): boolean { return ENV.getBool('MPSGPU_FUSION'); },
   get flushThreshold(): number { return ENV.getNumber('MPSGPU_FLUSH_THRESHOLD'); },
   get flushFirst(): number { return ENV.getNumber('MPSGPU_FLUSH_FIRST'); },
   get flushBytes(): number { return ENV.getNumber('MPSGPU_FLUSH_BYTES'); },

@@ -8,6 +8,10 @@ export interface FlushStats {
   dispatches: number;
   /** Nodes dropped unrun: their outputs died before the flush. */
   skipped: number;
+  /** Dispatches that are fused groups of several recorded nodes (src/fusion). */
+  fusedGroups: number;
+  /** Recorded nodes folded into a fused group's dispatch (each a dispatch saved). */
+  nodesFused: number;
   /** GPU buffer bytes the pool had allocated after the flush (live and free). */
   poolBytes: number;
   /** GPU milliseconds of its passes (MPSGPU_GPU_TIMING); null until read back, or untimed. */
@@ -21,6 +25,10 @@ export interface Stats {
   nodesSkipped: number;
   /** Compute dispatches encoded. */
   dispatches: number;
+  /** Dispatches that were fused groups (src/fusion). */
+  fusedGroups: number;
+  /** Recorded nodes folded into fused groups (dispatches saved by fusion). */
+  nodesFused: number;
   /** Flushes of the pending graph that had work. */
   flushes: number;
   /** queue.submit calls (flushes plus readback copies). */
@@ -45,7 +53,7 @@ export interface Stats {
 }
 
 function zero(): Stats {
-  return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, flushes: 0, submissions: 0, uploads: 0,
+  return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, fusedGroups: 0, nodesFused: 0, flushes: 0, submissions: 0, uploads: 0,
           readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, lastFlush: null};
 }
 

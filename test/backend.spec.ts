@@ -2,22 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {mpsgpu} from '../src/index.js';
-import {randomValues} from './util.js';
-
-type Flags = Record<string, number|boolean|string>;
-
-function withFlags(flags: Flags, body: () => Promise<void>): () => Promise<void> {
-  return async () => {
-    const saved: Flags = {};
-    for (const k of Object.keys(flags)) saved[k] = tf.env().get(k);
-    tf.env().setFlags(flags);
-    try {
-      await body();
-    } finally {
-      tf.env().setFlags(saved);
-    }
-  };
-}
+import {randomValues, withFlags} from './util.js';
 
 /** `from` + 1 + 1 + … (n adds, n recorded nodes), intermediates disposed. */
 function addChain(from: tf.Tensor, n: number): tf.Tensor {
@@ -44,20 +29,26 @@ describe('mpsgpu backend', () => {
   });
 
   describe('laziness', () => {
-    it('a chain of ops followed by one read is one flush and one submission', async () => {
-      const x = tf.tensor(randomValues(64, 1), [8, 8]);
-      mpsgpu.resetStats();
-      const y = tf.tidy(() => x.add(1).mul(2).relu().sub(x));
-      expect(mpsgpu.stats().dispatches).toBe(0);
-      const values = await y.data();
-      const s = mpsgpu.stats();
-      expect(s.flushes).toBe(1);
-      expect(s.submissions).toBe(1);
-      expect(s.dispatches).toBe(4);
-      const xv = await x.data();
-      for (let i = 0; i < 64; ++i) expect(values[i]).toBeCloseTo(Math.max((xv[i] + 1) * 2, 0) - xv[i], 5);
-      tf.dispose([x, y]);
-    });
+    for (const fusion of [true, false]) {
+      it(`a chain of ops followed by one read is one flush and one submission (fusion ${fusion ? 'on' : 'off'})`,
+         withFlags({MPSGPU_FUSION: fusion}, async () => {
+        const x = tf.tensor(randomValues(64, 1), [8, 8]);
+        mpsgpu.resetStats();
+        const y = tf.tidy(() => x.add(1).mul(2).relu().sub(x));
+        expect(mpsgpu.stats().dispatches).toBe(0);
+        const values = await y.data();
+        const s = mpsgpu.stats();
+        expect(s.flushes).toBe(1);
+        expect(s.submissions).toBe(1);
+        // Fused: the four elementwise kernels are one.
+        expect(s.dispatches).toBe(fusion ? 1 : 4);
+        expect(s.fusedGroups).toBe(fusion ? 1 : 0);
+        expect(s.nodesFused).toBe(fusion ? 3 : 0);
+        const xv = await x.data();
+        for (let i = 0; i < 64; ++i) expect(values[i]).toBeCloseTo(Math.max((xv[i] + 1) * 2, 0) - xv[i], 5);
+        tf.dispose([x, y]);
+      }));
+    }
 
     it('a pending result disposed before any read is never dispatched', async () => {
       const x = tf.tensor(randomValues(16, 2));
@@ -76,7 +67,7 @@ describe('mpsgpu backend', () => {
       tf.dispose([x, b]);
     });
 
-    it('intermediates disposed by tidy are still computed for the result', async () => {
+    it('intermediates disposed by tidy are still computed for the result', withFlags({MPSGPU_FUSION: false}, async () => {
       const x = tf.tensor(randomValues(16, 3));
       mpsgpu.resetStats();
       const y = tf.tidy(() => x.add(1).mul(2).square());
@@ -85,7 +76,7 @@ describe('mpsgpu backend', () => {
       expect(mpsgpu.stats().dispatches).toBe(3);
       for (let i = 0; i < 16; ++i) expect(yv[i]).toBeCloseTo(((xv[i] + 1) * 2) ** 2, 4);
       tf.dispose([x, y]);
-    });
+    }));
 
     it('MPSGPU_EAGER flushes after every node', withFlags({MPSGPU_EAGER: true}, async () => {
       const x = tf.tensor(randomValues(16, 4));
@@ -175,7 +166,10 @@ describe('mpsgpu backend', () => {
       for (let i = 0; i < 4096; i += 97) expect(yv[i]).toBeCloseTo(Math.max((xv[i] + 1) * 2, 0), 4);
       const f = mpsgpu.stats().lastFlush!;
       expect(f.nodes).toBe(4);
-      expect(f.dispatches).toBe(3);
+      // add, mul and relu fused into one dispatch; exp skipped.
+      expect(f.dispatches).toBe(1);
+      expect(f.fusedGroups).toBe(1);
+      expect(f.nodesFused).toBe(2);
       expect(f.skipped).toBe(1);
       // At least x and y (16 KiB each) are held by the pool.
       expect(f.poolBytes).toBeGreaterThanOrEqual(2 * 4096 * 4);

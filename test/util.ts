@@ -92,3 +92,19 @@ export function describeLazyAndEager(name: string, body: () => void) {
     });
   }
 }
+
+type Flags = Record<string, number|boolean|string>;
+
+/** A spec body run with `flags` set through tf.env(), restored afterwards. */
+export function withFlags(flags: Flags, body: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    const saved: Flags = {};
+    for (const k of Object.keys(flags)) saved[k] = tf.env().get(k);
+    tf.env().setFlags(flags);
+    try {
+      await body();
+    } finally {
+      tf.env().setFlags(saved);
+    }
+  };
+}

@@ -240,7 +240,8 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
   if (i >= u.size) { return; }${body}`,
     };
   };
-  return {name, key, shader, uniforms: allUniforms, dispatch: dispatch1D(lanes, workgroup)};
+  return {name, key, shader, uniforms: allUniforms, dispatch: dispatch1D(lanes, workgroup),
+          elementwise: {expr, inputs, outShape, outType, uniforms}};
 }
 
 export {uniformDecls};

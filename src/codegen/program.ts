@@ -1,5 +1,16 @@
 // A program is one compute dispatch: its shader (built once per key), its uniforms and its grid.
-import {ShaderSpec, Uniform} from './shader.js';
+import type {ElementwiseInput, Expr} from './elementwise.js';
+import {ShaderSpec, Uniform, WgslScalar} from './shader.js';
+
+/** What an elementwise program computes, kept so that fusion (src/fusion) can rebuild it merged. */
+export interface ElementwiseDesc {
+  expr: Expr;
+  inputs: ElementwiseInput[];
+  outShape: number[];
+  outType: WgslScalar;
+  /** The uniforms `expr`'s 'uniform' leaves read (not the program's own geometry uniforms). */
+  uniforms: Uniform[];
+}
 
 export interface Program {
   /** The tfjs kernel (or fused group) this dispatch serves: for stats and profiles. */
@@ -10,4 +21,6 @@ export interface Program {
   /** Packed in order into the dispatch's uniform block; their names and types are part of `key`. */
   uniforms: Uniform[];
   dispatch: [number, number, number];
+  /** Set by elementwiseProgram: the program is this expression, which fusion may merge. */
+  elementwise?: ElementwiseDesc;
 }

@@ -4,6 +4,8 @@
 import {BackendValues, DataType, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {Program} from '../codegen/program.js';
+import {flags} from '../flags.js';
+import {fuseElementwiseChains} from '../fusion/elementwise_chains.js';
 import {Encoding, Runtime} from '../runtime/runtime.js';
 import {FlushStats, stats} from '../stats.js';
 
@@ -40,6 +42,9 @@ export interface Node {
   program: Program;
   inputs: TensorData[];
   outputs: TensorData[];
+  /** A fused group (src/fusion): how many recorded nodes it computes, and their kernels. */
+  fusedFrom?: number;
+  fusedNames?: string[];
 }
 
 export class Graph {
@@ -72,12 +77,13 @@ export class Graph {
    * `beforeSubmit` may add commands (a readback copy) to the same command buffer.
    */
   flush(upload: (data: TensorData) => void, beforeSubmit?: (encoding: Encoding) => void): number {
-    const nodes = this.pending;
-    if (nodes.length === 0) return 0;
+    const recorded = this.pending;
+    if (recorded.length === 0) return 0;
     this.pending = [];
     this.pendingBytes = 0;
+    let nodes = recorded;
     // Backwards: a node is needed if an output is alive or read by a needed node.
-    const needed = new Array<boolean>(nodes.length).fill(false);
+    let needed = new Array<boolean>(nodes.length).fill(false);
     const neededData = new Set<TensorData>();
     for (let i = nodes.length - 1; i >= 0; --i) {
       const node = nodes[i];
@@ -85,6 +91,16 @@ export class Graph {
         needed[i] = true;
         for (const input of node.inputs) neededData.add(input);
       }
+    }
+    const record: FlushStats = {nodes: recorded.length, dispatches: 0, skipped: 0, fusedGroups: 0, nodesFused: 0, poolBytes: 0, gpuMs: null};
+    if (flags.fusion) {
+      const fused = fuseElementwiseChains(nodes, needed, {maxInputs: this.maxFusedInputs()});
+      nodes = fused.nodes;
+      needed = fused.needed;
+      record.fusedGroups = fused.groups;
+      record.nodesFused = fused.absorbed;
+      stats.fusedGroups += fused.groups;
+      stats.nodesFused += fused.absorbed;
     }
     // Uploads first: queue.writeBuffer runs before the command buffer, so they use buffers that no
     // dispatch of this flush recycles.
@@ -96,7 +112,6 @@ export class Graph {
     }
     const pool = this.runtime.pool;
     const encoding = this.runtime.beginEncoding();
-    const record: FlushStats = {nodes: nodes.length, dispatches: 0, skipped: 0, poolBytes: 0, gpuMs: null};
     encoding.flushStats = record;
     for (let i = 0; i < nodes.length; ++i) {
       const node = nodes[i];
@@ -129,6 +144,11 @@ export class Graph {
       }
     }
     return id;
+  }
+
+  /** Storage buffers a fused kernel may read: the adapter's per-stage limit, less its output. */
+  private maxFusedInputs(): number {
+    return this.runtime.device.limits.maxStorageBuffersPerShaderStage - 1;
   }
 
   private encode(node: Node, encoding: Encoding) {

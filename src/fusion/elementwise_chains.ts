@@ -1,0 +1,166 @@
+// Fusion pass: chains of elementwise nodes collapse into one kernel. An elementwise node whose
+// output nobody holds (tfjs disposed it) and that only one later elementwise node of the same
+// output shape reads is substituted into that reader's expression: one dispatch instead of two,
+// and the intermediate never touches memory. Applied front to back, each consumer absorbs its
+// producers' already-fused chains, so a whole tree (relu'(x)·dy, an optimizer's update, a loss)
+// becomes one kernel as far as the adapter's storage-buffer limit allows.
+//
+// Values are unchanged: WGSL f32 arithmetic in registers is the f32 the unfused kernels stored.
+import {elementwiseProgram, ElementwiseInput, Expr} from '../codegen/elementwise.js';
+import {ElementwiseDesc} from '../codegen/program.js';
+import {Uniform} from '../codegen/shader.js';
+import type {Node, TensorData} from '../graph/graph.js';
+
+/** Expressions larger than this (operations) stay separate: one shader's size and compile time. */
+const MAX_OPS = 256;
+
+export interface FusionLimits {
+  /** Inputs one fused kernel may bind (the adapter's storage buffers per stage, less the output). */
+  maxInputs: number;
+}
+
+/** The segment after the pass, and what it did. */
+export interface FusionResult {
+  nodes: Node[];
+  needed: boolean[];
+  /** Nodes of the result that are fused groups. */
+  groups: number;
+  /** Recorded nodes folded into another (each saved one dispatch). */
+  absorbed: number;
+}
+
+/**
+ * Fuse the segment's elementwise chains. `needed[i]`: node i will run (its outputs are wanted).
+ * Keeps the graph's bookkeeping consistent: pending-reader counts move from the absorbed nodes to
+ * the fused one, and absorbed intermediates lose their producer (they are never computed).
+ */
+export function fuseElementwiseChains(nodes: Node[], needed: boolean[], limits: FusionLimits): FusionResult {
+  const absorbedNodes = new Set<Node>();
+  const result: Node[] = [];
+  const resultNeeded: boolean[] = [];
+  let absorbed = 0;
+  for (let i = 0; i < nodes.length; ++i) {
+    let node = nodes[i];
+    if (needed[i] && node.program.elementwise) {
+      for (;;) {
+        const fused = absorbOneProducer(node, limits);
+        if (!fused) break;
+        absorbedNodes.add(fused.producer);
+        node = fused.node;
+        absorbed++;
+      }
+    }
+    result.push(node);
+    resultNeeded.push(needed[i]);
+  }
+  const keep = result.map(n => !absorbedNodes.has(n));
+  const nodesOut = result.filter((_, i) => keep[i]);
+  return {
+    nodes: nodesOut,
+    needed: resultNeeded.filter((_, i) => keep[i]),
+    groups: nodesOut.filter(n => (n.fusedFrom ?? 1) > 1).length,
+    absorbed,
+  };
+}
+
+/** Whether `data` can vanish into its one reader `consumer`: returns its producer then. */
+function absorbableProducer(consumer: Node, desc: ElementwiseDesc, slot: number): Node|null {
+  const data = consumer.inputs[slot];
+  const producer = data.producer;
+  if (!producer || producer === consumer || !producer.program.elementwise) return null;
+  if (data.alive || producer.outputs.length !== 1 || producer.outputs[0] !== data) return null;
+  // Every pending read of it is this consumer's (mul(x, x) reads it twice).
+  const reads = consumer.inputs.filter(d => d === data).length;
+  if (data.pendingReaders !== reads) return null;
+  const p = producer.program.elementwise;
+  const input = desc.inputs[slot];
+  // Read position for position: same shape, no view, same type as the producer stores.
+  if (input.view || !sameShape(input.shape, desc.outShape) || !sameShape(p.outShape, desc.outShape)) return null;
+  if (input.type !== p.outType || p.expr.type !== p.outType) return null;
+  return producer;
+}
+
+function absorbOneProducer(consumer: Node, limits: FusionLimits): {node: Node; producer: Node}|null {
+  const c = consumer.program.elementwise!;
+  for (let slot = 0; slot < consumer.inputs.length; ++slot) {
+    const producer = absorbableProducer(consumer, c, slot);
+    if (!producer) continue;
+    const merged = merge(consumer, producer);
+    if (merged.desc.inputs.length > limits.maxInputs || countOps(merged.desc.expr) > MAX_OPS) continue;
+    const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
+    const d = merged.desc;
+    const node: Node = {
+      program: elementwiseProgram(groupName(names), d.expr, d.inputs, d.outShape, d.outType, d.uniforms),
+      inputs: merged.inputs,
+      outputs: consumer.outputs,
+      fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
+      fusedNames: names,
+    };
+    // Bookkeeping: the fused node reads what both read (each distinct input once per slot).
+    for (const x of producer.inputs) x.pendingReaders--;
+    for (const x of consumer.inputs) x.pendingReaders--;
+    for (const x of node.inputs) x.pendingReaders++;
+    producer.outputs[0].producer = null;
+    for (const o of node.outputs) o.producer = node;
+    return {node, producer};
+  }
+  return null;
+}
+
+/** The consumer's expression with the producer's substituted for its reads of the intermediate. */
+function merge(consumer: Node, producer: Node): {desc: ElementwiseDesc; inputs: TensorData[]} {
+  const c = consumer.program.elementwise!, p = producer.program.elementwise!;
+  const intermediate = producer.outputs[0];
+  const inputs: ElementwiseInput[] = [];
+  const datas: TensorData[] = [];
+  const slotOf = (data: TensorData, input: ElementwiseInput): number => {
+    for (let j = 0; j < datas.length; ++j) if (datas[j] === data && sameInput(inputs[j], input)) return j;
+    datas.push(data);
+    inputs.push(input);
+    return datas.length - 1;
+  };
+  // The producer's uniforms are renamed apart from the consumer's (both may call theirs attr0).
+  const prefix = `f${(consumer.fusedFrom ?? 1) + (producer.fusedFrom ?? 1) - 1}_`;
+  const uniforms: Uniform[] = [...c.uniforms, ...p.uniforms.map(u => ({...u, name: prefix + u.name}))];
+  const producerExpr = rebuild(p.expr, j => ({kind: 'input', index: slotOf(producer.inputs[j], p.inputs[j]), type: p.inputs[j].type}),
+                               name => prefix + name);
+  const expr = rebuild(c.expr, k => (consumer.inputs[k] === intermediate ? producerExpr
+    : {kind: 'input', index: slotOf(consumer.inputs[k], c.inputs[k]), type: c.inputs[k].type}), name => name);
+  return {desc: {expr, inputs, outShape: c.outShape, outType: c.outType, uniforms}, inputs: datas};
+}
+
+/** A copy of `e` with input leaves replaced and uniforms renamed; shared subtrees stay shared. */
+function rebuild(e: Expr, leaf: (index: number) => Expr, rename: (name: string) => string, memo = new Map<Expr, Expr>()): Expr {
+  const done = memo.get(e);
+  if (done) return done;
+  let out: Expr;
+  switch (e.kind) {
+    case 'input': out = leaf(e.index); break;
+    case 'const': out = e; break;
+    case 'uniform': out = {...e, name: rename(e.name)}; break;
+    case 'op': out = {...e, args: e.args.map(a => rebuild(a, leaf, rename, memo))}; break;
+  }
+  memo.set(e, out);
+  return out;
+}
+
+function countOps(e: Expr, seen = new Set<Expr>()): number {
+  if (seen.has(e) || e.kind !== 'op') return 0;
+  seen.add(e);
+  return 1 + e.args.reduce((n, a) => n + countOps(a, seen), 0);
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function sameInput(a: ElementwiseInput, b: ElementwiseInput): boolean {
+  if (a.type !== b.type || !sameShape(a.shape, b.shape) || !a.view !== !b.view) return false;
+  return !a.view || (a.view.offset === b.view!.offset && sameShape(a.view.strides, b.view!.strides));
+}
+
+/** A fused group's name for stats and kernel times: its kernels in order (long chains shortened). */
+function groupName(names: string[]): string {
+  const text = names.join('+');
+  return names.length <= 6 ? text : `${names.slice(0, 3).join('+')}+…+${names.slice(-2).join('+')} (${names.length})`;
+}

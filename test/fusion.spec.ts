@@ -1,0 +1,181 @@
+// Specs of the fusion passes (src/fusion): a recorded graph runs fused and unfused
+// (MPSGPU_FUSION), and the fused run must dispatch what the pass promises and give the unfused
+// run's numbers (and tfjs-backend-cpu's).
+import * as tf from '@tensorflow/tfjs-core';
+
+import {mpsgpu} from '../src/index.js';
+import {expectClose, expectMatchesCpu, randomValues, withFlags} from './util.js';
+
+interface Run {
+  values: Array<ArrayLike<number>>;
+  dispatches: number;
+  fusedGroups: number;
+  nodesFused: number;
+}
+
+/** `fn` on mpsgpu with fusion on or off: its values and the dispatch counts of its one flush. */
+async function runWith(fusion: boolean, fn: () => tf.Tensor|tf.Tensor[]): Promise<Run> {
+  let run: Run|null = null;
+  await withFlags({MPSGPU_FUSION: fusion}, async () => {
+    await mpsgpu.sync();
+    mpsgpu.resetStats();
+    const out = tf.tidy(fn);
+    const list = Array.isArray(out) ? out : [out];
+    const values = await Promise.all(list.map(t => t.data()));
+    const s = mpsgpu.stats();
+    run = {values, dispatches: s.dispatches, fusedGroups: s.fusedGroups, nodesFused: s.nodesFused};
+    tf.dispose(list);
+  })();
+  return run!;
+}
+
+/**
+ * Fused and unfused give the same values (to f32 rounding: a fused kernel may contract a·b + c
+ * into one fma), the fused run saves `saved` dispatches, and both match tfjs-backend-cpu.
+ */
+async function expectFused(fn: () => tf.Tensor|tf.Tensor[], saved: number, what: string): Promise<Run> {
+  const fused = await runWith(true, fn);
+  const plain = await runWith(false, fn);
+  expect(plain.nodesFused).toBe(0, `${what}: unfused run`);
+  expect(plain.dispatches - fused.dispatches).toBe(saved, `${what}: dispatches ${plain.dispatches} unfused, ${fused.dispatches} fused`);
+  expect(fused.nodesFused).toBe(saved, what);
+  fused.values.forEach((v, i) => expectClose(v, plain.values[i], 1e-6, `${what}: output ${i} fused vs unfused`));
+  await expectMatchesCpu(fn, 1e-4, what);
+  return fused;
+}
+
+const t = (shape: number[], seed: number) => tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed), shape);
+
+describe('fusion: elementwise chains', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  it('a chain with scalar and broadcast inputs is one kernel', async () => {
+    const x = t([4, 6, 8], 1), bias = t([8], 2);
+    // x and bias get their buffers at their first use.
+    const warm = x.add(bias);
+    await warm.data();
+    warm.dispose();
+    await mpsgpu.sync();
+    const bytesBefore = tf.memory().numBytesInGPU;
+    const run = await expectFused(() => x.add(bias).mul(2).relu().sub(x).abs(), 4, 'chain');
+    expect(run.dispatches).toBe(1);
+    expect(run.fusedGroups).toBe(1);
+    // Every buffer the fused and unfused runs used went back: the bookkeeping moved readers right.
+    await mpsgpu.sync();
+    expect(tf.memory().numBytesInGPU).toBe(bytesBefore);
+    tf.dispose([x, bias]);
+  });
+
+  it('the relu gradient (step, cast, multiply) and a loss (square, mean’s input) fuse', async () => {
+    const x = t([5, 7], 3), dy = t([5, 7], 4);
+    // Unfused 8 kernels (the sum is a reduction, not elementwise); fused 2.
+    const run = await expectFused(() => tf.grad((a: tf.Tensor) => a.relu().mul(dy).square().sum())(x), 6, 'relu grad');
+    expect(run.dispatches).toBe(2);
+    tf.dispose([x, dy]);
+  });
+
+  it('an intermediate tfjs still holds is computed and stored, not fused away', async () => {
+    const x = t([64], 5);
+    const fused = await runWith(true, () => {
+      const kept = x.exp();
+      return [kept, kept.mul(3).add(1)];
+    });
+    // exp stays (kept is an output); mul and add fuse.
+    expect(fused.dispatches).toBe(2);
+    expect(fused.nodesFused).toBe(1);
+    await expectMatchesCpu(() => {
+      const kept = x.exp();
+      return [kept, kept.mul(3).add(1)];
+    }, 1e-5, 'held intermediate');
+    tf.dispose(x);
+  });
+
+  it('an intermediate with two readers is not fused into either', async () => {
+    const x = t([32], 6);
+    const twoReaders = () => {
+      const shared = x.mul(2);
+      return [shared.sin(), shared.cos()];
+    };
+    const fused = await runWith(true, twoReaders);
+    expect(fused.dispatches).toBe(3);
+    expect(fused.nodesFused).toBe(0);
+    await expectMatchesCpu(twoReaders, 1e-5, 'two readers');
+    tf.dispose(x);
+  });
+
+  it('a diamond (two readers that meet again) becomes one kernel', async () => {
+    const x = t([32], 6);
+    // add absorbs sin and cos; then it is the only reader of the shared product, and absorbs it.
+    const run = await expectFused(() => {
+      const shared = x.mul(2);
+      return shared.sin().add(shared.cos());
+    }, 3, 'diamond');
+    expect(run.dispatches).toBe(1);
+    tf.dispose(x);
+  });
+
+  it('a producer of another shape (broadcast into its reader) is not fused', async () => {
+    const row = t([8], 7), m = t([6, 8], 8);
+    const fused = await runWith(true, () => m.add(row.exp()).neg());
+    // exp's [8] output is broadcast: it stays; add and neg fuse.
+    expect(fused.dispatches).toBe(2);
+    await expectMatchesCpu(() => m.add(row.exp()).neg(), 1e-5, 'broadcast producer');
+    tf.dispose([row, m]);
+  });
+
+  it('the same intermediate read twice by its one reader (x·x) fuses', async () => {
+    const x = t([16], 9);
+    await expectFused(() => {
+      const y = x.add(1);
+      return y.mul(y);
+    }, 1, 'x·x');
+    tf.dispose(x);
+  });
+
+  it('attributes of fused kernels are kept apart (two leaky relus, a clip)', async () => {
+    const x = t([40], 10);
+    await expectFused(() => x.leakyRelu(0.1).mul(-1).leakyRelu(0.3).clipByValue(-0.5, 0.25), 3, 'attributes');
+    tf.dispose(x);
+  });
+
+  it('bool and int32 chains fuse with the right types', async () => {
+    const x = t([30], 11), k = tf.tensor(Array.from({length: 30}, (_, i) => i - 15), [30], 'int32');
+    await expectFused(() => x.greater(0).logicalAnd(k.less(5)).cast('int32').add(k).mul(k), 6, 'bool/int');
+    tf.dispose([x, k]);
+  });
+
+  it('a sum of more inputs than one kernel may bind splits at the adapter limit', async () => {
+    const limit = mpsgpu.device().limits.maxStorageBuffersPerShaderStage;
+    const inputs = Array.from({length: limit + 3}, (_, i) => t([50], 20 + i));
+    const sum = () => inputs.slice(1).reduce((acc, x) => acc.add(x), inputs[0].neg());
+    const fused = await runWith(true, sum);
+    // The adds form one chain; a kernel reads at most limit − 1 buffers, so it takes at least two.
+    expect(fused.dispatches).toBeGreaterThanOrEqual(2);
+    expect(fused.dispatches).toBeLessThan(inputs.length);
+    await expectMatchesCpu(sum, 1e-5, 'wide sum');
+    tf.dispose(inputs);
+  });
+
+  it('an Adam step: the same weights with fewer dispatches', async () => {
+    // Adam's update per variable is about ten elementwise kernels; fused, a few.
+    const results: Array<{w: Float32Array; dispatches: number}> = [];
+    for (const fusion of [true, false]) {
+      await withFlags({MPSGPU_FUSION: fusion}, async () => {
+        const w = tf.variable(t([12, 5], 30));
+        const x = t([8, 12], 31);
+        const optimizer = tf.train.adam(0.05);
+        mpsgpu.resetStats();
+        for (let i = 0; i < 3; ++i) optimizer.minimize(() => x.matMul(w).relu().square().mean() as tf.Scalar);
+        const values = await w.data() as Float32Array;
+        results.push({w: values, dispatches: mpsgpu.stats().dispatches});
+        optimizer.dispose();
+        tf.dispose([w, x]);
+      })();
+    }
+    const [fused, plain] = results;
+    expectClose(fused.w, plain.w, 1e-5, 'Adam weights fused vs unfused');
+    expect(fused.dispatches).toBeLessThan(plain.dispatches * 0.7);
+  });
+});
