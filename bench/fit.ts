@@ -59,7 +59,11 @@ function buildModel(): tfl.Sequential {
 async function timeBackend(name: string, opts: Options): Promise<number> {
   const [backend, variant] = name.split(':');
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialize`);
-  if (backend === 'mpsgpu') tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
+  if (backend === 'mpsgpu') {
+    tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
+    if (variant === 'noramp') tf.env().set('MPSGPU_FLUSH_FIRST', 0);
+    else tf.env().set('MPSGPU_FLUSH_FIRST', 16);
+  }
   const n = opts.batchSize * opts.steps;
   const xs = tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 7);
   const labels = tf.tidy(() => tf.oneHot(tf.randomUniform([n], 0, 10, 'int32', 8), 10).toFloat());
