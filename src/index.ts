@@ -8,8 +8,9 @@ import {kernelConfigs} from '../kernels/index.js';
 import {momentsOp} from '../kernels/moments.js';
 import {MpsgpuBackend} from './backend.js';
 import {acquireDevice, hasDevicePlatform, MpsgpuDevice, onDeviceLost, setDevicePlatform} from './device.js';
+import {installGradients} from './gradients.js';
 import {kernelGpuTimes} from './runtime/gpu_timer.js';
-import {resetStats, snapshotStats, Stats} from './stats.js';
+import {resetStats, setPeaks, snapshotStats, Stats} from './stats.js';
 
 export const BACKEND_NAME = 'mpsgpu';
 /** Above cpu (1) and webgl (2), like the official WebGPU backend: the default where WebGPU exists. */
@@ -19,7 +20,10 @@ if (!hasDevicePlatform() && typeof navigator !== 'undefined' && (navigator as Na
   setDevicePlatform({gpu: (navigator as Navigator).gpu, syncWaiter: null});
 }
 
+installGradients(BACKEND_NAME);
+
 registerBackend(BACKEND_NAME, async () => {
+  installGradients(BACKEND_NAME);
   const device = await acquireDevice();
   if (!device) throw new Error('mpsgpu: WebGPU is not available (no adapter or device)');
   return new MpsgpuBackend(device);
@@ -62,6 +66,9 @@ export const mpsgpu = {
   resetStats(): void {
     resetStats();
     kernelGpuTimes.clear();
+    // The peaks start from what is allocated and held now.
+    const b = engine().findBackend(BACKEND_NAME);
+    if (b instanceof MpsgpuBackend) setPeaks(b.runtime.pool.allocatedBytes, b.runtime.pool.inUseBytes);
   },
   /**
    * GPU time per program name (MPSGPU_KERNEL_TIMING, where the adapter has timestamp-query):
