@@ -3,6 +3,7 @@
 // Buffers released while a flush is being encoded are reusable by later dispatches of the same
 // command buffer (the queue orders them), never by uploads (queue.writeBuffer runs before the
 // whole command buffer).
+import {stats} from '../stats.js';
 
 
 /** Size classes: powers of two with four steps each, from 256 bytes. Worst-case waste is 25%. */
@@ -34,6 +35,7 @@ export class BufferPool {
   acquire(bytes: number, forDispatch: boolean): GPUBuffer {
     const size = sizeClass(bytes);
     this.inUseBytes += size;
+    stats.peakLiveBytes = Math.max(stats.peakLiveBytes, this.inUseBytes);
     if (forDispatch) {
       const list = this.freeInEncoder.get(size);
       if (list && list.length > 0) return list.pop()!;
@@ -47,6 +49,7 @@ export class BufferPool {
     this.sizes.set(buffer, size);
     this.allocatedBytes += size;
     this.peakAllocatedBytes = Math.max(this.peakAllocatedBytes, this.allocatedBytes);
+    stats.peakAllocatedBytes = Math.max(stats.peakAllocatedBytes, this.allocatedBytes);
     return buffer;
   }
 
@@ -67,11 +70,13 @@ export class BufferPool {
       this.makeFree(buffer);
       return;
     }
-    const last = this.quarantine[this.quarantine.length - 1];
-    if (last && last.submission === submission) last.buffers.push(buffer);
-    else this.quarantine.push({submission, buffers: [buffer]});
-    // Quarantine entries stay sorted: releases name the newest submission that used the buffer.
-    this.quarantine.sort((a, b) => a.submission - b.submission);
+    // Quarantine entries stay sorted by submission. Releases mostly name the newest one, so the
+    // place is found from the end (a sort per release cost 13% of an InceptionV3 step's CPU).
+    let i = this.quarantine.length;
+    while (i > 0 && this.quarantine[i - 1].submission > submission) i--;
+    const entry = this.quarantine[i - 1];
+    if (entry && entry.submission === submission) entry.buffers.push(buffer);
+    else this.quarantine.splice(i, 0, {submission, buffers: [buffer]});
   }
 
   /** The encoder's recycled buffers were all used by `submission`. */
