@@ -50,11 +50,16 @@ export interface Stats {
   untimedPasses: number;
   /** The latest flush (null before the first). */
   lastFlush: FlushStats|null;
+  /** Most GPU buffer bytes allocated at once (live and free, in the pool) since the last reset. */
+  peakAllocatedBytes: number;
+  /** Most GPU buffer bytes held by tensors and pending work at once since the last reset. */
+  peakLiveBytes: number;
 }
 
 function zero(): Stats {
   return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, fusedGroups: 0, nodesFused: 0, flushes: 0, submissions: 0, uploads: 0,
-          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, lastFlush: null};
+          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, lastFlush: null,
+          peakAllocatedBytes: 0, peakLiveBytes: 0};
 }
 
 export const stats: Stats = zero();
@@ -65,4 +70,10 @@ export function resetStats(): void {
 
 export function snapshotStats(): Stats {
   return {...stats, lastFlush: stats.lastFlush && {...stats.lastFlush}};
+}
+
+/** Starts the memory peaks at the given current values (after a reset). */
+export function setPeaks(allocatedBytes: number, liveBytes: number): void {
+  stats.peakAllocatedBytes = allocatedBytes;
+  stats.peakLiveBytes = liveBytes;
 }
