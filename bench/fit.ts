@@ -5,7 +5,8 @@
 //
 //   npm run bench:fit -- [--backends mpsgpu,webgpu,cpu] [--batch-size 256] [--steps 10] [--json out.json]
 //
-// `mpsgpu:nofusion` runs mpsgpu with MPSGPU_FUSION off (the graph's fusion passes skipped). For the
+// `mpsgpu:nofusion` runs mpsgpu with MPSGPU_FUSION off (the graph's fusion passes skipped),
+// `mpsgpu:ramp` with the flush ramp (MPSGPU_FLUSH_FIRST 16). For the
 // mpsgpu runs it also prints recorded nodes and dispatches per training step (mpsgpu.stats()).
 //
 // Only ratios mean something on lavapipe (a CPU driver); absolute times only on a real GPU.
@@ -61,8 +62,8 @@ async function timeBackend(name: string, opts: Options): Promise<number> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialize`);
   if (backend === 'mpsgpu') {
     tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
-    if (variant === 'noramp') tf.env().set('MPSGPU_FLUSH_FIRST', 0);
-    else tf.env().set('MPSGPU_FLUSH_FIRST', 16);
+    // ramp: the flush ramp after each read (MPSGPU_FLUSH_FIRST 16; off by default).
+    tf.env().set('MPSGPU_FLUSH_FIRST', variant === 'ramp' ? 16 : 0);
   }
   const n = opts.batchSize * opts.steps;
   const xs = tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 7);
