@@ -6,7 +6,7 @@
 //   npm run bench:fit -- [--backends mpsgpu,webgpu,cpu] [--batch-size 256] [--steps 10] [--json out.json]
 //
 // `mpsgpu:nofusion` runs mpsgpu with MPSGPU_FUSION off (the graph's fusion passes skipped),
-// `mpsgpu:ramp` with the flush ramp (MPSGPU_FLUSH_FIRST 16). For the
+// `mpsgpu:noramp` without the flush ramp (MPSGPU_FLUSH_FIRST 0). For the
 // mpsgpu runs it also prints recorded nodes and dispatches per training step (mpsgpu.stats()).
 //
 // Only ratios mean something on lavapipe (a CPU driver); absolute times only on a real GPU.
@@ -62,8 +62,8 @@ async function timeBackend(name: string, opts: Options): Promise<number> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialize`);
   if (backend === 'mpsgpu') {
     tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
-    // ramp: the flush ramp after each read (MPSGPU_FLUSH_FIRST 16; off by default).
-    tf.env().set('MPSGPU_FLUSH_FIRST', variant === 'ramp' ? 16 : 0);
+    // noramp: no flush ramp after each read (MPSGPU_FLUSH_FIRST 0; default 16).
+    tf.env().set('MPSGPU_FLUSH_FIRST', variant === 'noramp' ? 0 : 16);
   }
   const n = opts.batchSize * opts.steps;
   const xs = tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 7);

@@ -191,7 +191,10 @@ export class MpsgpuBackend extends KernelBackend {
       this.rampSegments = 0;
     }
     const pending = this.graph.numPending;
-    if (pending >= this.segmentBudget && pending < threshold) {
+    // The ramp cuts only segments without elementwise nodes: those may still fuse with what
+    // follows (their temporaries die when tfjs's scope ends, usually after this point).
+    const rampCut = !flags.fusion || this.graph.pendingElementwise === 0;
+    if (pending >= this.segmentBudget && pending < threshold && rampCut) {
       // The ramp after an explicit flush: small segments start the GPU early (bounded in memory by
       // the threshold they grow to, so the in-flight cap below does not apply).
       this.flushGraph();

@@ -4,6 +4,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import {mpsgpu} from '../src/index.js';
 import {randomValues, withFlags} from './util.js';
 
+/** `from` · I · I · … (n products with the identity, n recorded GEMM nodes), intermediates disposed. */
+function productChain(from: tf.Tensor, n: number): tf.Tensor {
+  return tf.tidy(() => {
+    const eye = tf.eye(from.shape[1]!);
+    let t = from;
+    for (let i = 0; i < n; ++i) t = t.matMul(eye);
+    return t;
+  });
+}
+
 /** `from` + 1 + 1 + … (n adds, n recorded nodes), intermediates disposed. */
 function addChain(from: tf.Tensor, n: number): tf.Tensor {
   return tf.tidy(() => {
@@ -112,22 +122,43 @@ describe('mpsgpu backend', () => {
 
     it('after a read, 8 segments are small, then they double (MPSGPU_FLUSH_FIRST)',
        withFlags({MPSGPU_FLUSH_FIRST: 4, MPSGPU_FLUSH_THRESHOLD: 64}, async () => {
-      const x = tf.tensor(randomValues(16, 5));
+      const x = tf.tensor(randomValues(16, 5), [4, 4]);
       mpsgpu.resetStats();
-      // 8 segments of 4 nodes, one of 8; the last 5 of 45 stay pending (the next budget is 16).
-      const y = addChain(x, 45);
+      // Products (not elementwise: the ramp cuts them). 8 segments of 4 nodes, one of 8; the last
+      // 5 of 45 stay pending (the next budget is 16).
+      const y = productChain(x, 45);
       expect(mpsgpu.stats().flushes).toBe(9);
       expect(mpsgpu.stats().dispatches).toBe(40);
-      const yv = await y.data();
       const xv = await x.data();
-      for (let i = 0; i < 16; ++i) expect(yv[i]).toBeCloseTo(xv[i] + 45, 3);
+      const yv = await y.data();
+      for (let i = 0; i < 16; ++i) expect(yv[i]).toBeCloseTo(xv[i], 4);
       // The read restarted the ramp: 4 nodes flush again.
       mpsgpu.resetStats();
-      const z = addChain(y, 5);
+      const z = productChain(y, 5);
       expect(mpsgpu.stats().flushes).toBe(1);
       const zv = await z.data();
-      for (let i = 0; i < 16; ++i) expect(zv[i]).toBeCloseTo(xv[i] + 50, 3);
+      for (let i = 0; i < 16; ++i) expect(zv[i]).toBeCloseTo(xv[i], 4);
       tf.dispose([x, y, z]);
+    }));
+
+    it('the ramp leaves segments with elementwise nodes whole (they may fuse with what follows)',
+       withFlags({MPSGPU_FLUSH_FIRST: 4, MPSGPU_FLUSH_THRESHOLD: 64}, async () => {
+      const x = tf.tensor(randomValues(16, 5));
+      const one = tf.scalar(1);
+      mpsgpu.resetStats();
+      const y = tf.tidy(() => {
+        let t = x;
+        for (let i = 0; i < 45; ++i) t = t.add(one);
+        return t;
+      });
+      expect(mpsgpu.stats().flushes).toBe(0);
+      const yv = await y.data();
+      // One flush, one fused kernel for the 45 adds (all of x and one: two inputs).
+      expect(mpsgpu.stats().flushes).toBe(1);
+      expect(mpsgpu.stats().dispatches).toBe(1);
+      const xv = await x.data();
+      for (let i = 0; i < 16; ++i) expect(yv[i]).toBeCloseTo(xv[i] + 45, 3);
+      tf.dispose([x, y, one]);
     }));
 
     it('mpsgpu.flush() computes without reading', async () => {

@@ -59,6 +59,9 @@ export class Graph {
     return this.pending.length;
   }
 
+  /** Pending elementwise nodes: what a flush now might keep from fusing with later nodes. */
+  pendingElementwise = 0;
+
   record(node: Node): void {
     for (const input of node.inputs) {
       input.pendingReaders++;
@@ -69,6 +72,7 @@ export class Graph {
       this.pendingBytes += output.bytes;
     }
     this.pending.push(node);
+    if (node.program.elementwise) this.pendingElementwise++;
     stats.nodesRecorded++;
   }
 
@@ -81,6 +85,7 @@ export class Graph {
     if (recorded.length === 0) return 0;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingElementwise = 0;
     let nodes = recorded;
     // Backwards: a node is needed if an output is alive or read by a needed node.
     let needed = new Array<boolean>(nodes.length).fill(false);
