@@ -237,8 +237,14 @@ export class MpsgpuBackend extends KernelBackend {
   private upload(d: TensorData) {
     if (d.values == null) throw new Error('mpsgpu internal error: a tensor read by the GPU has no values');
     if (d.dtype === 'string') throw new Error('mpsgpu: string tensors cannot be used in GPU kernels');
-    d.buffer = this.runtime.pool.acquire(d.bytes, false);
     const array = toGpuArray(d.values, d.dtype);
+    // A scalar (tfjs makes one per number argument: x.mul(2)) shares one buffer per value.
+    const shared = d.size === 1 && d.dtype !== 'complex64' ? this.runtime.pool.scalar(d.dtype, array) : null;
+    if (shared) {
+      d.buffer = shared;
+      return;
+    }
+    d.buffer = this.runtime.pool.acquire(d.bytes, false);
     this.gpu.device.queue.writeBuffer(d.buffer, 0, array.buffer, array.byteOffset, array.byteLength);
     stats.uploads++;
   }

@@ -161,6 +161,31 @@ describe('mpsgpu backend', () => {
       tf.dispose([x, y, one]);
     }));
 
+    it('uploaded scalars of one value share a buffer that outlives the tensors', async () => {
+      await mpsgpu.sync();
+      const bytesBefore = (tf.memory() as tf.MemoryInfo & {numBytesInGPU: number}).numBytesInGPU;
+      const x = tf.tensor(randomValues(32, 7));
+      const xv = await x.data();
+      mpsgpu.resetStats();
+      // 20 scalar tensors of the value 3 (and one of -3.5 and an int32 3, distinct values).
+      let y = x;
+      for (let i = 0; i < 20; ++i) {
+        const next = y.add(tf.scalar(3));
+        if (y !== x) y.dispose();
+        y = next;
+      }
+      const z = tf.tidy(() => y.mul(tf.scalar(-3.5)).add(tf.scalar(3, 'int32').toFloat()));
+      const zv = await z.data();
+      for (let i = 0; i < 32; ++i) expect(zv[i]).toBeCloseTo((xv[i] + 60) * -3.5 + 3, 3);
+      // x, then one upload per distinct scalar value (3, -3.5, int32 3), unless an earlier spec
+      // uploaded one of them already.
+      expect(mpsgpu.stats().uploads).toBeLessThanOrEqual(4);
+      tf.dispose([x, y, z]);
+      // The shared scalar buffers are not held by tensors: the memory report is back where it was.
+      await mpsgpu.sync();
+      expect((tf.memory() as tf.MemoryInfo & {numBytesInGPU: number}).numBytesInGPU).toBe(bytesBefore);
+    });
+
     it('mpsgpu.flush() computes without reading', async () => {
       const x = tf.tensor(randomValues(16, 6));
       mpsgpu.resetStats();

@@ -102,7 +102,8 @@ async function main() {
     console.log(`per step: ${stats.nodesPerStep.toFixed(0)} nodes recorded, ${stats.dispatchesPerStep.toFixed(0)} dispatches ` +
                 `(${stats.fusedGroupsPerStep.toFixed(0)} fused groups folding ${stats.nodesFusedPerStep.toFixed(0)} nodes), ` +
                 `${stats.flushesPerStep.toFixed(1)} flushes, ${(s.submissions / n).toFixed(1)} submissions, ` +
-                `${(s.uploads / n).toFixed(1)} uploads, ${(s.readbacks / n).toFixed(1)} readbacks`);
+                `${(s.uploads / n).toFixed(1)} uploads, ${(s.readbacks / n).toFixed(1)} readbacks, ` +
+                `${(s.bindGroupsReused / n).toFixed(0)} bind groups reused`);
     console.log(`peak GPU bytes over the timed steps: ${stats.peakAllocatedMiB.toFixed(0)} MiB allocated, ` +
                 `${stats.peakLiveMiB.toFixed(0)} MiB live (ratio ${(s.peakAllocatedBytes / Math.max(1, s.peakLiveBytes)).toFixed(2)})`);
     const errors = mpsgpu.device().uncapturedErrors;

@@ -15,6 +15,11 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
+/** Distinct uploaded scalar values kept in shared buffers (beyond: ordinary uploads). */
+const MAX_SCALARS = 4096;
+/** A shared scalar's buffer: the pool's smallest size class, so any binding of it is valid. */
+const SCALAR_BYTES = 256;
+
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   /** Released in the flush now being encoded: only dispatches of that flush may reuse them. */
@@ -27,6 +32,14 @@ export class BufferPool {
   freeBytes = 0;
   /** Most bytes ever allocated at once, for memory reports. */
   peakAllocatedBytes = 0;
+  /**
+   * Uploaded scalars, one read-only buffer per dtype and bit pattern, shared by every tensor of
+   * that value and never released to the pool: an InceptionV3 training step uploads ~2,300
+   * scalars (the numbers of x.mul(2), Adam's betas …), each a writeBuffer and a fresh buffer that
+   * kept bind groups from being reused across steps.
+   */
+  private scalars = new Map<string, GPUBuffer>();
+  private scalarBuffers = new Set<GPUBuffer>();
 
   constructor(private device: GPUDevice,
               private usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST) {}
@@ -53,14 +66,31 @@ export class BufferPool {
     return buffer;
   }
 
+  /** The shared buffer holding the scalar `value` (one element of `dtype`); null when the cache is full. */
+  scalar(dtype: string, value: ArrayBufferView): GPUBuffer|null {
+    const bits = new Uint32Array(value.buffer, value.byteOffset, 1)[0];
+    const key = `${dtype}:${bits}`;
+    let buffer = this.scalars.get(key);
+    if (buffer) return buffer;
+    if (this.scalars.size >= MAX_SCALARS) return null;
+    buffer = this.device.createBuffer({size: SCALAR_BYTES, usage: this.usage});
+    this.device.queue.writeBuffer(buffer, 0, value.buffer, value.byteOffset, 4);
+    stats.uploads++;
+    this.scalars.set(key, buffer);
+    this.scalarBuffers.add(buffer);
+    return buffer;
+  }
+
   /** Release a buffer that the flush being encoded used last. */
   releaseInEncoder(buffer: GPUBuffer): void {
+    if (this.scalarBuffers.has(buffer)) return;
     this.inUseBytes -= this.sizes.get(buffer)!;
     push(this.freeInEncoder, this.sizes.get(buffer)!, buffer);
   }
 
   /** Release a buffer whose last use is in `submission` (or earlier); -1: never used by the GPU. */
   release(buffer: GPUBuffer, submission: number, completed: number): void {
+    if (this.scalarBuffers.has(buffer)) return;
     this.inUseBytes -= this.sizes.get(buffer)!;
     this.requeue(buffer, submission, completed);
   }
@@ -112,6 +142,9 @@ export class BufferPool {
 
   dispose(): void {
     for (const buffer of this.sizes.keys()) buffer.destroy();
+    for (const buffer of this.scalarBuffers) buffer.destroy();
+    this.scalars.clear();
+    this.scalarBuffers.clear();
     this.sizes.clear();
     this.free.clear();
     this.freeInEncoder.clear();
