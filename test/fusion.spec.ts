@@ -82,20 +82,36 @@ describe('fusion: elementwise chains', () => {
     tf.dispose([x, dy]);
   });
 
-  it('an intermediate tfjs still holds is computed and stored, not fused away', async () => {
+  it('an intermediate tfjs still holds is stored by the fused kernel as a second output', async () => {
     const x = t([64], 5);
-    const fused = await runWith(true, () => {
+    const held = () => {
       const kept = x.exp();
       return [kept, kept.mul(3).add(1)];
-    });
-    // exp stays (kept is an output); mul and add fuse.
-    expect(fused.dispatches).toBe(2);
-    expect(fused.nodesFused).toBe(1);
-    await expectMatchesCpu(() => {
-      const kept = x.exp();
-      return [kept, kept.mul(3).add(1)];
-    }, 1e-5, 'held intermediate');
+    };
+    // exp, mul and add are one kernel writing both kept and the result.
+    const run = await expectFused(held, 2, 'held intermediate');
+    expect(run.dispatches).toBe(1);
     tf.dispose(x);
+  });
+
+  it('held intermediates along a chain, read again after the flush', async () => {
+    const x = t([4, 16], 12), bias = t([16], 13);
+    const a = x.add(bias);
+    const b = a.relu();
+    const c = b.mul(2).sub(a);
+    await mpsgpu.sync();
+    // b (held, read once) is a second output of the kernel that computes c; a (read twice) is its
+    // own. Later kernels read both from memory.
+    const later = tf.tidy(() => a.neg().add(b));
+    const [av, bv, cv, lv, xv, biasv] = await Promise.all([a, b, c, later, x, bias].map(v => v.data()));
+    for (let i = 0; i < 64; ++i) {
+      const ai = xv[i] + biasv[i % 16];
+      expect(av[i]).toBeCloseTo(ai, 5);
+      expect(bv[i]).toBeCloseTo(Math.max(ai, 0), 5);
+      expect(cv[i]).toBeCloseTo(2 * Math.max(ai, 0) - ai, 5);
+      expect(lv[i]).toBeCloseTo(Math.max(ai, 0) - ai, 5);
+    }
+    tf.dispose([x, bias, a, b, c, later]);
   });
 
   it('an intermediate with two readers is not fused into either', async () => {

@@ -165,7 +165,7 @@ const LANES = ['x', 'y', 'z', 'w'];
  */
 export function elementwiseProgram(name: string, expr: Expr, inputs: ElementwiseInput[],
                                    outShape: number[], outType: WgslScalar,
-                                   uniforms: Uniform[] = []): Program {
+                                   uniforms: Uniform[] = [], extraOutputs: ExtraOutput[] = []): Program {
   const rank = outShape.length;
   const size = sizeOf(outShape);
   const plans = inputs.map(i => accessOf(i, outShape));
@@ -193,7 +193,11 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
   }
   const workgroup = 64;
   const key = `ew|${exprKey(expr)}|${outType}|${rank}|${access.join(',')}|${vec4 ? 'v4' : 's'}|` +
-              `${inputs.map(i => i.type).join(',')}|${uniforms.map(x => x.name + x.type).join(',')}`;
+              `${inputs.map(i => i.type).join(',')}|${uniforms.map(x => x.name + x.type).join(',')}` +
+              extraOutputs.map(o => `|+${exprKey(o.expr)}:${o.type}`).join('');
+  // Output 0 is `expr`; outputs 1… are the extra ones (fusion: intermediates tfjs still holds).
+  const outs = [{expr, type: outType}, ...extraOutputs];
+  const outName = (k: number) => (k === 0 ? 'out' : `out${k}`);
   const shader = (): ShaderSpec => {
     const helpers = new Map<string, string>();
     const stmts: string[] = [];
@@ -213,26 +217,28 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
     };
     let body: string;
     if (!vec4) {
-      const result = emitExpr(expr, k => `in${k}[${index(k)}]`, helpers, stmts);
+      // One memo: subexpressions the outputs share are computed once.
+      const memo = new Map<Expr, string>();
+      const results = outs.map(o => emitExpr(o.expr, k => `in${k}[${index(k)}]`, helpers, stmts, memo));
       body = `
   ${needCoords ? unflatten('i', 'outStride', rank, 'c') : ''}
   ${stmts.join('\n  ')}
-  out[i] = ${result};`;
+  ${results.map((r, k) => `${outName(k)}[i] = ${r};`).join('\n  ')}`;
     } else {
       // vec4 inputs ('same', 'tail') are loaded once; scalar ones ('scalar', 'block') serve all four.
       const loads = inputs.map((inp, k) => `let l${k} = in${k}[${index(k)}];`);
       const results = LANES.map(lane => {
         const memo = new Map<Expr, string>();
-        return emitExpr(expr, k => (access[k] === 'same' || access[k] === 'tail' ? `l${k}.${lane}` : `l${k}`), helpers, stmts, memo);
+        return outs.map(o => emitExpr(o.expr, k => (access[k] === 'same' || access[k] === 'tail' ? `l${k}.${lane}` : `l${k}`), helpers, stmts, memo));
       });
       body = `
   ${loads.join('\n  ')}
   ${stmts.join('\n  ')}
-  out[i] = vec4<${outType}>(${results.join(', ')});`;
+  ${outs.map((o, k) => `${outName(k)}[i] = vec4<${o.type}>(${results.map(r => r[k]).join(', ')});`).join('\n  ')}`;
     }
     return {
       inputs: inputs.map((inp, k) => ({name: `in${k}`, type: inp.type, vec4: vec4 && (access[k] === 'same' || access[k] === 'tail')})),
-      outputs: [{name: 'out', type: outType, vec4}],
+      outputs: outs.map((o, k) => ({name: outName(k), type: o.type, vec4})),
       workgroupSize: [workgroup, 1, 1],
       declarations: [...helpers.values()].join('\n'),
       body: `
@@ -241,7 +247,13 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
     };
   };
   return {name, key, shader, uniforms: allUniforms, dispatch: dispatch1D(lanes, workgroup),
-          elementwise: {expr, inputs, outShape, outType, uniforms}};
+          elementwise: {expr, inputs, outShape, outType, uniforms, extraOutputs}};
+}
+
+/** A further output of an elementwise program, of the same shape: `expr` stored as `type`. */
+export interface ExtraOutput {
+  expr: Expr;
+  type: WgslScalar;
 }
 
 export {uniformDecls};

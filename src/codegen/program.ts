@@ -1,5 +1,5 @@
 // A program is one compute dispatch: its shader (built once per key), its uniforms and its grid.
-import type {ElementwiseInput, Expr} from './elementwise.js';
+import type {ElementwiseInput, Expr, ExtraOutput} from './elementwise.js';
 import {ShaderSpec, Uniform, WgslScalar} from './shader.js';
 
 /** What an elementwise program computes, kept so that fusion (src/fusion) can rebuild it merged. */
@@ -10,6 +10,8 @@ export interface ElementwiseDesc {
   outType: WgslScalar;
   /** The uniforms `expr`'s 'uniform' leaves read (not the program's own geometry uniforms). */
   uniforms: Uniform[];
+  /** Outputs 1… (fused intermediates tfjs still holds); output 0 is `expr`. */
+  extraOutputs: ExtraOutput[];
 }
 
 export interface Program {

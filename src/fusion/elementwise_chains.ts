@@ -1,9 +1,11 @@
 // Fusion pass: chains of elementwise nodes collapse into one kernel. An elementwise node whose
-// output nobody holds (tfjs disposed it) and that only one later elementwise node of the same
-// output shape reads is substituted into that reader's expression: one dispatch instead of two,
-// and the intermediate never touches memory. Applied front to back, each consumer absorbs its
-// producers' already-fused chains, so a whole tree (relu'(x)·dy, an optimizer's update, a loss)
-// becomes one kernel as far as the adapter's storage-buffer limit allows.
+// output only one later elementwise node of the same output shape reads (in this segment) is
+// substituted into that reader's expression: one dispatch instead of two. If tfjs disposed the
+// intermediate, it never touches memory; if tfjs still holds it (a value saved for the gradient,
+// or a temporary of a scope still open), the fused kernel also stores it, as a second output.
+// Applied front to back, each consumer absorbs its producers' already-fused chains, so a whole
+// tree (relu'(x)·dy, an optimizer's update, a loss) becomes one kernel as far as the adapter's
+// storage-buffer limit allows.
 //
 // Values are unchanged: WGSL f32 arithmetic in registers is the f32 the unfused kernels stored.
 import {elementwiseProgram, ElementwiseInput, Expr} from '../codegen/elementwise.js';
@@ -15,8 +17,8 @@ import type {Node, TensorData} from '../graph/graph.js';
 const MAX_OPS = 256;
 
 export interface FusionLimits {
-  /** Inputs one fused kernel may bind (the adapter's storage buffers per stage, less the output). */
-  maxInputs: number;
+  /** Buffers one fused kernel may bind, inputs and outputs (the adapter's storage buffers per stage). */
+  maxBuffers: number;
 }
 
 /** The segment after the pass, and what it did. */
@@ -63,12 +65,13 @@ export function fuseElementwiseChains(nodes: Node[], needed: boolean[], limits: 
   };
 }
 
-/** Whether `data` can vanish into its one reader `consumer`: returns its producer then. */
+/** Whether `data`'s producer can merge into `consumer`, its one pending reader: returns the producer. */
 function absorbableProducer(consumer: Node, desc: ElementwiseDesc, slot: number): Node|null {
   const data = consumer.inputs[slot];
   const producer = data.producer;
   if (!producer || producer === consumer || !producer.program.elementwise) return null;
-  if (data.alive || producer.outputs.length !== 1 || producer.outputs[0] !== data) return null;
+  // The producer's main output (its further outputs, if it is a fused group, come along).
+  if (producer.outputs[0] !== data) return null;
   // Every pending read of it is this consumer's (mul(x, x) reads it twice).
   const reads = consumer.inputs.filter(d => d === data).length;
   if (data.pendingReaders !== reads) return null;
@@ -86,13 +89,13 @@ function absorbOneProducer(consumer: Node, limits: FusionLimits): {node: Node; p
     const producer = absorbableProducer(consumer, c, slot);
     if (!producer) continue;
     const merged = merge(consumer, producer);
-    if (merged.desc.inputs.length > limits.maxInputs || countOps(merged.desc.expr) > MAX_OPS) continue;
-    const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
     const d = merged.desc;
+    if (d.inputs.length + merged.outputs.length > limits.maxBuffers || countOps(d) > MAX_OPS) continue;
+    const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
     const node: Node = {
-      program: elementwiseProgram(groupName(names), d.expr, d.inputs, d.outShape, d.outType, d.uniforms),
+      program: elementwiseProgram(groupName(names), d.expr, d.inputs, d.outShape, d.outType, d.uniforms, d.extraOutputs),
       inputs: merged.inputs,
-      outputs: consumer.outputs,
+      outputs: merged.outputs,
       fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
       fusedNames: names,
     };
@@ -107,8 +110,12 @@ function absorbOneProducer(consumer: Node, limits: FusionLimits): {node: Node; p
   return null;
 }
 
-/** The consumer's expression with the producer's substituted for its reads of the intermediate. */
-function merge(consumer: Node, producer: Node): {desc: ElementwiseDesc; inputs: TensorData[]} {
+/**
+ * The consumer's expression with the producer's substituted for its reads of the intermediate.
+ * Outputs: the consumer's, then the intermediate if tfjs still holds it, then the producer's own
+ * further outputs.
+ */
+function merge(consumer: Node, producer: Node): {desc: ElementwiseDesc; inputs: TensorData[]; outputs: TensorData[]} {
   const c = consumer.program.elementwise!, p = producer.program.elementwise!;
   const intermediate = producer.outputs[0];
   const inputs: ElementwiseInput[] = [];
@@ -122,11 +129,24 @@ function merge(consumer: Node, producer: Node): {desc: ElementwiseDesc; inputs: 
   // The producer's uniforms are renamed apart from the consumer's (both may call theirs attr0).
   const prefix = `f${(consumer.fusedFrom ?? 1) + (producer.fusedFrom ?? 1) - 1}_`;
   const uniforms: Uniform[] = [...c.uniforms, ...p.uniforms.map(u => ({...u, name: prefix + u.name}))];
-  const producerExpr = rebuild(p.expr, j => ({kind: 'input', index: slotOf(producer.inputs[j], p.inputs[j]), type: p.inputs[j].type}),
-                               name => prefix + name);
-  const expr = rebuild(c.expr, k => (consumer.inputs[k] === intermediate ? producerExpr
-    : {kind: 'input', index: slotOf(consumer.inputs[k], c.inputs[k]), type: c.inputs[k].type}), name => name);
-  return {desc: {expr, inputs, outShape: c.outShape, outType: c.outType, uniforms}, inputs: datas};
+  const producerMemo = new Map<Expr, Expr>();
+  const producerLeaf = (j: number): Expr => ({kind: 'input', index: slotOf(producer.inputs[j], p.inputs[j]), type: p.inputs[j].type});
+  const producerExpr = rebuild(p.expr, producerLeaf, name => prefix + name, producerMemo);
+  const consumerMemo = new Map<Expr, Expr>();
+  const consumerLeaf = (k: number): Expr => (consumer.inputs[k] === intermediate ? producerExpr
+    : {kind: 'input', index: slotOf(consumer.inputs[k], c.inputs[k]), type: c.inputs[k].type});
+  const expr = rebuild(c.expr, consumerLeaf, name => name, consumerMemo);
+  const extraOutputs = c.extraOutputs.map(o => ({expr: rebuild(o.expr, consumerLeaf, name => name, consumerMemo), type: o.type}));
+  const outputs = [...consumer.outputs];
+  if (intermediate.alive) {
+    extraOutputs.push({expr: producerExpr, type: p.outType});
+    outputs.push(intermediate);
+  }
+  p.extraOutputs.forEach((o, k) => {
+    extraOutputs.push({expr: rebuild(o.expr, producerLeaf, name => prefix + name, producerMemo), type: o.type});
+    outputs.push(producer.outputs[k + 1]);
+  });
+  return {desc: {expr, inputs, outShape: c.outShape, outType: c.outType, uniforms, extraOutputs}, inputs: datas, outputs};
 }
 
 /** A copy of `e` with input leaves replaced and uniforms renamed; shared subtrees stay shared. */
@@ -144,10 +164,15 @@ function rebuild(e: Expr, leaf: (index: number) => Expr, rename: (name: string) 
   return out;
 }
 
-function countOps(e: Expr, seen = new Set<Expr>()): number {
-  if (seen.has(e) || e.kind !== 'op') return 0;
-  seen.add(e);
-  return 1 + e.args.reduce((n, a) => n + countOps(a, seen), 0);
+/** Distinct operations of a description's outputs together. */
+function countOps(d: ElementwiseDesc): number {
+  const seen = new Set<Expr>();
+  const count = (e: Expr): number => {
+    if (seen.has(e) || e.kind !== 'op') return 0;
+    seen.add(e);
+    return 1 + e.args.reduce((n, a) => n + count(a), 0);
+  };
+  return [d.expr, ...d.extraOutputs.map(o => o.expr)].reduce((n, e) => n + count(e), 0);
 }
 
 function sameShape(a: number[], b: number[]): boolean {

@@ -99,7 +99,7 @@ export class Graph {
     }
     const record: FlushStats = {nodes: recorded.length, dispatches: 0, skipped: 0, fusedGroups: 0, nodesFused: 0, poolBytes: 0, gpuMs: null};
     if (flags.fusion) {
-      const fused = fuseElementwiseChains(nodes, needed, {maxInputs: this.maxFusedInputs()});
+      const fused = fuseElementwiseChains(nodes, needed, {maxBuffers: this.runtime.device.limits.maxStorageBuffersPerShaderStage});
       nodes = fused.nodes;
       needed = fused.needed;
       record.fusedGroups = fused.groups;
@@ -149,11 +149,6 @@ export class Graph {
       }
     }
     return id;
-  }
-
-  /** Storage buffers a fused kernel may read: the adapter's per-stage limit, less its output. */
-  private maxFusedInputs(): number {
-    return this.runtime.device.limits.maxStorageBuffersPerShaderStage - 1;
   }
 
   private encode(node: Node, encoding: Encoding) {
