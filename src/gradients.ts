@@ -9,7 +9,7 @@
 // Gradients are global in tfjs, so each is wrapped: with another backend active, tfjs-core's own
 // gradient runs. They are installed when this module loads and again when the backend is created
 // (tfjs-core's gradients may be registered after this package is imported).
-import {div, engine, getGradient, GradConfig, Mean, MeanAttrs, mul, NamedAttrMap, onesLike, registerGradient, reshape, Sum,
+import {cast, div, engine, getGradient, GradConfig, Mean, MeanAttrs, mul, NamedAttrMap, onesLike, registerGradient, reshape, Sum,
         SumAttrs, Tensor, util} from '@tensorflow/tfjs-core';
 
 const OURS = new WeakSet<GradConfig>();
@@ -25,7 +25,7 @@ function reductionGrad(mean: boolean) {
     return {
       x: () => {
         // onesLike(x) is float32 for a float32 x; tfjs-core's ones are float32 for any x.
-        const ones = x.dtype === 'float32' ? onesLike(x) : onesLike(x).toFloat();
+        const ones = x.dtype === 'float32' ? onesLike(x) : cast(onesLike(x), 'float32');
         const spread = mul(reshape(dy, expandedShape), ones);
         return mean ? div(spread, count) : spread;
       },
