@@ -20,8 +20,9 @@
 import {All, Any, backend_util, DataType, KernelConfig, KernelFunc, Max, Mean, Min, Prod, Sum, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
+import {prologueCode, ReadPrologue} from '../src/codegen/elementwise.js';
 import {Program} from '../src/codegen/program.js';
-import {arrayUniforms, dispatch1D, ShaderSpec, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
+import {arrayUniforms, BufferDecl, dispatch1D, ShaderSpec, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
 import {fill, mpsgpuBackend} from '../src/kernel_util.js';
 
 // ---- geometry ------------------------------------------------------------------------------------
@@ -229,21 +230,22 @@ function stageKey(s: ReduceStage): string {
 /**
  * One dispatch reducing each row of `g` (split into `chunks` pieces; out[row * chunks + chunk]).
  */
-export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometry, chunks = 1): Program {
+export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometry, chunks = 1, prologue?: ReadPrologue): Program {
   const addr = addressing(g);
   const load = (v: string) => stage.load.replace(/\$v/g, v);
   const finish = (v: string) => stage.finish.replace(/\$v/g, v);
   const acc = stage.accType;
-  const declarations = [NAN_MAX, addressingDecls(g)];
+  const input = inputRead(stage, 1, prologue);
+  const declarations = [NAN_MAX, addressingDecls(g), input.declarations];
   const uniforms: Uniform[] = [
     {name: 'outSize', type: 'u32', value: g.outSize},
     {name: 'reduceSize', type: 'u32', value: g.reduceSize},
-    ...addr.uniforms, ...(stage.uniforms ?? []),
+    ...addr.uniforms, ...(stage.uniforms ?? []), ...input.uniforms,
   ];
   if (chunks === 1 && perInvocation(g)) {
     const wg = 64;
     const shader = (): ShaderSpec => ({
-      inputs: [{name: 'x', type: stage.inType}],
+      inputs: input.inputs,
       outputs: [{name: 'out', type: stage.outType}],
       workgroupSize: [wg, 1, 1],
       declarations: declarations.join('\n'),
@@ -253,11 +255,11 @@ export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometr
   ${addr.base('row', 'base')}
   var acc: ${acc} = ${identity(stage.op, acc)};
   for (var r = 0u; r < u.reduceSize; r = r + 1u) {
-    acc = ${combine(stage.op, acc, 'acc', load(`x[base + ${addr.offset('r')}]`))};
+    acc = ${combine(stage.op, acc, 'acc', load(input.read(`base + ${addr.offset('r')}`)))};
   }
   out[row] = ${finish('acc')};`,
     });
-    return {name, key: `reduce1|${stageKey(stage)}|${addr.key}`, shader, uniforms, dispatch: dispatch1D(g.outSize, wg)};
+    return {name, key: `reduce1|${stageKey(stage)}|${addr.key}${input.key}`, shader, uniforms, dispatch: dispatch1D(g.outSize, wg)};
   }
   const wg = workgroupFor(Math.ceil(g.reduceSize / chunks));
   const chunkLen = Math.ceil(g.reduceSize / chunks);
@@ -266,7 +268,7 @@ export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometr
                 {name: 'groups', type: 'u32', value: groups});
   declarations.push(`var<workgroup> sh: array<${acc}, ${wg}>;`);
   const shader = (): ShaderSpec => ({
-    inputs: [{name: 'x', type: stage.inType}],
+    inputs: input.inputs,
     outputs: [{name: 'out', type: chunks === 1 ? stage.outType : acc}],
     workgroupSize: [wg, 1, 1],
     declarations: declarations.join('\n'),
@@ -280,7 +282,7 @@ export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometr
   let end = min(start + u.chunkLen, u.reduceSize);
   var acc: ${acc} = ${identity(stage.op, acc)};
   for (var r = start + lindex; r < end; r = r + ${wg}u) {
-    acc = ${combine(stage.op, acc, 'acc', load(`x[base + ${addr.offset('r')}]`))};
+    acc = ${combine(stage.op, acc, 'acc', load(input.read(`base + ${addr.offset('r')}`)))};
   }
   sh[lindex] = acc;
   workgroupBarrier();
@@ -288,9 +290,27 @@ export function reduceProgram(name: string, stage: ReduceStage, g: ReduceGeometr
   if (lindex == 0u) { out[group] = ${chunks === 1 ? finish('sh[0]') : 'sh[0]'}; }`,
   });
   return {
-    name, key: `reduceT${wg}|${chunks === 1 ? 1 : 'n'}|${stageKey(stage)}|${addr.key}`, shader, uniforms,
+    name, key: `reduceT${wg}|${chunks === 1 ? 1 : 'n'}|${stageKey(stage)}|${addr.key}${input.key}`, shader, uniforms,
     dispatch: dispatch1D(groups, 1),
   };
+}
+
+/**
+ * How a reduction pass reads element(s) of its input at a flat index (in units of `vec`): from
+ * the buffer x, or through a fused prologue computing them from its own inputs.
+ */
+function inputRead(stage: ReduceStage, vec: 1|4, prologue?: ReadPrologue):
+    {inputs: BufferDecl[]; read: (idx: string) => string; declarations: string; uniforms: Uniform[]; key: string} {
+  if (!prologue) {
+    return {inputs: [{name: 'x', type: stage.inType, vec4: vec === 4}], read: idx => `x[${idx}]`, declarations: '', uniforms: [], key: ''};
+  }
+  const code = prologueCode(prologue, vec, 'readX');
+  return {inputs: code.inputs, read: idx => `readX(${idx})`, declarations: code.declarations, uniforms: code.uniforms, key: `|${code.key}`};
+}
+
+/** `program` with the hook through which fusion rebuilds it reading a prologue. */
+function withReductionHook(program: Program, vec: 1|4, inType: WgslScalar, rebuild: (p: ReadPrologue) => Program): Program {
+  return {...program, reduction: {vec, inType, withPrologue: rebuild}};
 }
 
 // ---- column reductions --------------------------------------------------------------------------
@@ -470,8 +490,9 @@ export function columnShader(l: ColumnLayout, chunks: number, body: ColumnBody):
 const VEC_LANES = ['x', 'y', 'z', 'w'];
 
 /** A ReduceStage over a column layout (partials when chunks > 1). */
-export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnLayout, chunks: number): Program {
+export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnLayout, chunks: number, prologue?: ReadPrologue): Program {
   const load = (v: string) => stage.load.replace(/\$v/g, v);
+  const input = inputRead(stage, l.vec, prologue);
   const finish = (v: string) => stage.finish.replace(/\$v/g, v);
   const acc = stage.accType;
   const op = (a: string, b: string) => combine(stage.op, acc, a, b);
@@ -489,7 +510,7 @@ export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnL
   const body: ColumnBody = {
     declarations: `${NAN_MAX}\nvar<workgroup> sh: array<${accT}, ${l.wx * l.wy}>;`,
     init: lanes.map((_, k) => `var acc${k}: ${acc} = ${identity(stage.op, acc)};`).join('\n  '),
-    step: idx => [`let v = x[${idx}];`, ...lanes.map((_, k) => `acc${k} = ${op(`acc${k}`, load(lane('v', k)))};`)].join('\n      '),
+    step: idx => [`let v = ${input.read(idx)};`, ...lanes.map((_, k) => `acc${k} = ${op(`acc${k}`, load(lane('v', k)))};`)].join('\n      '),
     save: `sh[lindex] = ${saved};`,
     merge: other => `let a = sh[lindex]; let c = sh[${other}]; sh[lindex] = ${pack(acc, slots.map((_, k) => op(slot('a', k), slot('c', k))))};`,
     write: o => (chunks === 1 ?
@@ -498,15 +519,15 @@ export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnL
   };
   const cs = columnShader(l, chunks, body);
   const shader = (): ShaderSpec => ({
-    inputs: [{name: 'x', type: stage.inType, vec4: l.vec === 4}],
+    inputs: input.inputs,
     outputs: [{name: 'out', type: outT, vec4: wide}],
     workgroupSize: [l.wx, l.wy, 1],
-    declarations: cs.declarations,
+    declarations: `${cs.declarations}\n${input.declarations}`,
     body: cs.main,
   });
   return {
-    name, key: `reduceC|${chunks === 1 ? 1 : 'n'}|${stageKey(stage)}|${cs.key}`, shader,
-    uniforms: [...cs.uniforms, ...(stage.uniforms ?? [])], dispatch: cs.dispatch,
+    name, key: `reduceC|${chunks === 1 ? 1 : 'n'}|${stageKey(stage)}|${cs.key}${input.key}`, shader,
+    uniforms: [...cs.uniforms, ...(stage.uniforms ?? []), ...input.uniforms], dispatch: cs.dispatch,
   };
 }
 
@@ -518,9 +539,14 @@ function runColumnReduce(backend: MpsgpuBackend, name: string, x: TensorInfo, g:
                          second: ReduceStage, outShape: number[], dtype: DataType, overPartials = false): TensorInfo {
   const l = columnLayout(g, overPartials, true);
   const chunks = columnChunks(l);
-  if (chunks === 1) return backend.runProgram(columnReduceProgram(name, first, l, 1), [x], outShape, dtype);
+  // The pass over x (not over partials) may read a fused prologue instead.
+  const pass = (c: number) => {
+    const program = columnReduceProgram(name, first, l, c);
+    return overPartials ? program : withReductionHook(program, l.vec, first.inType, p => columnReduceProgram(name, first, l, c, p));
+  };
+  if (chunks === 1) return backend.runProgram(pass(1), [x], outShape, dtype);
   const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';
-  const partials = backend.runProgram(columnReduceProgram(name, first, l, chunks), [x], [chunks, g.outSize], partialDtype);
+  const partials = backend.runProgram(pass(chunks), [x], [chunks, g.outSize], partialDtype);
   const result = runColumnReduce(backend, name, partials, reduceGeometry([chunks, g.outSize], [0]), second, second, outShape, dtype, true);
   backend.disposeIntermediateTensorInfo(partials);
   return result;
@@ -589,9 +615,10 @@ export function reduce(backend: MpsgpuBackend, x: TensorInfo, axes: number[], ki
   const [first, second] = stagesFor(kind, x.dtype, dtype, g.reduceSize);
   if (columnFits(g)) return runColumnReduce(backend, kind, x, g, first, second, outShape, dtype);
   const chunks = perInvocation(g) ? 1 : chunksFor(g.outSize, g.reduceSize);
-  if (chunks === 1) return backend.runProgram(reduceProgram(kind, first, g), [x], outShape, dtype);
+  const pass = withReductionHook(reduceProgram(kind, first, g, chunks), 1, first.inType, p => reduceProgram(kind, first, g, chunks, p));
+  if (chunks === 1) return backend.runProgram(pass, [x], outShape, dtype);
   const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';
-  const partials = backend.runProgram(reduceProgram(kind, first, g, chunks), [x], [g.outSize, chunks], partialDtype);
+  const partials = backend.runProgram(pass, [x], [g.outSize, chunks], partialDtype);
   const result = backend.runProgram(reduceProgram(kind, second, rowsGeometry(g.outSize, chunks)), [partials], outShape, dtype);
   backend.disposeIntermediateTensorInfo(partials);
   return result;

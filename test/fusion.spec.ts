@@ -201,3 +201,61 @@ describe('fusion: elementwise chains', () => {
     expect(fused.dispatches).toBeLessThan(plain.dispatches * 0.7);
   });
 });
+
+describe('fusion: elementwise producers into reductions', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  // Each reads its input through every reduction layout: over leading axes with 4-channel vector
+  // reads (a column reduction), over the last axis (a row reduction), short rows (one invocation
+  // per output), a long reduction split into chunks, and everything at once.
+  const shapes: Array<[string, number[], number[]]> = [
+    ['columns, vec4', [6, 5, 8], [0, 1]],
+    ['columns, odd channels', [9, 7, 3], [0, 1]],
+    ['rows', [6, 70], [1]],
+    ['short rows', [40, 3], [1]],
+    ['long, chunked', [3, 9000], [1]],
+    ['all', [13, 11], [0, 1]],
+  ];
+  for (const [label, shape, axes] of shapes) {
+    it(`sum(a·b + c) and max(relu(a)) read through the reduction (${label})`, async () => {
+      const a = t(shape, 40), b = t(shape, 41), c = t([shape[shape.length - 1]], 42);
+      const sum = await expectFused(() => a.mul(b).add(c).sum(axes), 2, `${label}: sum`);
+      // The reduction's dispatches are all that is left (one pass, or a pass and its partials).
+      expect(sum.nodesFused).toBe(2);
+      await expectFused(() => a.relu().max(axes), 1, `${label}: max`);
+      tf.dispose([a, b, c]);
+    });
+  }
+
+  it('batch-norm statistics: mean(square(x − mean)) with a kept-dims mean', async () => {
+    const x = t([4, 6, 6, 8], 43);
+    await expectFused(() => {
+      const mean = x.mean([0, 1, 2], true);
+      return x.sub(mean).square().mean([0, 1, 2]);
+    }, 2, 'variance');
+    tf.dispose(x);
+  });
+
+  it('int32 sums and a producer the reduction cannot index stay correct', async () => {
+    const k = tf.tensor(Array.from({length: 60}, (_, i) => i - 30), [6, 10], 'int32');
+    await expectFused(() => k.mul(k).sum(1), 1, 'int sum');
+    // A [6, 1] column broadcast against [6, 10] is not read per flat index: not fused.
+    const col = t([6, 1], 44), m = t([6, 10], 45);
+    const run = await runWith(true, () => m.add(col).sum(0));
+    expect(run.nodesFused).toBe(0);
+    await expectMatchesCpu(() => m.add(col).sum(0), 1e-4, 'block broadcast');
+    tf.dispose([k, col, m]);
+  });
+
+  it('a held producer output is not fused into the reduction', async () => {
+    const x = t([32, 8], 46);
+    const run = await runWith(true, () => {
+      const sq = x.square();
+      return [sq, sq.sum(0)];
+    });
+    expect(run.nodesFused).toBe(0);
+    tf.dispose(x);
+  });
+});

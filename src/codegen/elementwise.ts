@@ -2,7 +2,7 @@
 // broadcasting. Kernels build trees; fusion (a later pass) substitutes trees into each other, which
 // is why an op is a template over its argument expressions and not a finished shader.
 import {Program} from './program.js';
-import {arrayUniforms, dispatch1D, ShaderSpec, sizeOf, stridesOf, Uniform, unflatten, uniformDecls, WgslScalar} from './shader.js';
+import {arrayUniforms, BufferDecl, dispatch1D, ShaderSpec, sizeOf, stridesOf, Uniform, unflatten, uniformDecls, WgslScalar} from './shader.js';
 
 export type Expr =
   | {kind: 'input'; index: number; type: WgslScalar}
@@ -95,16 +95,16 @@ export interface ElementwiseInput {
  * - 'broadcast': any other numpy broadcast, through coordinates (a division per dimension);
  * - 'strided': a strided view (coordinates, strides, offset).
  */
-type Access = 'same'|'scalar'|'tail'|'block'|'broadcast'|'strided';
+export type Access = 'same'|'scalar'|'tail'|'block'|'broadcast'|'strided';
 
-interface AccessPlan {
+export interface AccessPlan {
   access: Access;
   /** For 'tail' and 'block': the divisor and the modulus of the flat output index. */
   div: number;
   mod: number;
 }
 
-function accessOf(input: ElementwiseInput, outShape: number[]): AccessPlan {
+export function accessOf(input: ElementwiseInput, outShape: number[]): AccessPlan {
   const plan = (access: Access, div = 1, mod = 1): AccessPlan => ({access, div, mod});
   if (input.view) return plan('strided');
   const inShape = input.shape;
@@ -257,3 +257,67 @@ export interface ExtraOutput {
 }
 
 export {uniformDecls};
+
+/**
+ * An elementwise expression read in place of a program's input (fusion: the producer of a
+ * reduction's input, computed where the reduction reads it). Its inputs are read at the same flat
+ * index ('same'), at index 0 ('scalar') or at the index modulo a trailing block ('tail').
+ */
+export interface ReadPrologue {
+  expr: Expr;
+  inputs: ElementwiseInput[];
+  /** The shape of the value the expression stands for (the program's input). */
+  shape: number[];
+  uniforms: Uniform[];
+}
+
+/** Whether `p`'s inputs can be read at flat indices in units of `vec` elements. */
+export function prologueReadable(p: Pick<ReadPrologue, 'inputs'|'shape'>, vec: 1|4): boolean {
+  return p.inputs.every(inp => {
+    const a = accessOf(inp, p.shape);
+    return a.access === 'same' || a.access === 'scalar' || (a.access === 'tail' && a.mod % vec === 0);
+  });
+}
+
+/**
+ * The WGSL of a prologue: bindings in0… (vec4 where read 4 at a time), a function `name(i)`
+ * returning the value (a vec4 of 4 neighbours where `vec` is 4) at flat index i in `vec` units,
+ * its uniforms (tail moduli added) and a cache key.
+ */
+export function prologueCode(p: ReadPrologue, vec: 1|4, name: string):
+    {inputs: BufferDecl[]; declarations: string; uniforms: Uniform[]; key: string} {
+  const plans = p.inputs.map(inp => accessOf(inp, p.shape));
+  const uniforms: Uniform[] = [...p.uniforms];
+  const index = (k: number) => {
+    const plan = plans[k];
+    if (plan.access === 'scalar') return '0u';
+    if (plan.access === 'tail') return `i % u.pro${k}Mod`;
+    return 'i';
+  };
+  plans.forEach((plan, k) => {
+    if (plan.access === 'tail') uniforms.push({name: `pro${k}Mod`, type: 'u32', value: plan.mod / vec});
+  });
+  const wide = (k: number) => vec === 4 && plans[k].access !== 'scalar';
+  const helpers = new Map<string, string>();
+  const stmts: string[] = [];
+  let result: string;
+  const t = p.expr.type;
+  if (vec === 1) {
+    result = emitExpr(p.expr, k => `in${k}[${index(k)}]`, helpers, stmts);
+  } else {
+    p.inputs.forEach((_, k) => stmts.push(`let l${k} = in${k}[${index(k)}];`));
+    const lanes = LANES.map(lane => emitExpr(p.expr, k => (wide(k) ? `l${k}.${lane}` : `l${k}`), helpers, stmts, new Map()));
+    result = `vec4<${t}>(${lanes.join(', ')})`;
+  }
+  const declarations = `${[...helpers.values()].join('\n')}
+fn ${name}(i: u32) -> ${vec === 4 ? `vec4<${t}>` : t} {
+  ${stmts.join('\n  ')}
+  return ${result};
+}`;
+  return {
+    inputs: p.inputs.map((inp, k) => ({name: `in${k}`, type: inp.type, vec4: wide(k)})),
+    declarations,
+    uniforms,
+    key: `pro|${exprKey(p.expr)}|${plans.map(x => x.access).join(',')}|${p.inputs.map(i => i.type).join(',')}|${uniforms.map(u => u.name).join(',')}`,
+  };
+}

@@ -1,5 +1,5 @@
 // A program is one compute dispatch: its shader (built once per key), its uniforms and its grid.
-import type {ElementwiseInput, Expr, ExtraOutput} from './elementwise.js';
+import type {ElementwiseInput, Expr, ExtraOutput, ReadPrologue} from './elementwise.js';
 import {ShaderSpec, Uniform, WgslScalar} from './shader.js';
 
 /** What an elementwise program computes, kept so that fusion (src/fusion) can rebuild it merged. */
@@ -25,4 +25,14 @@ export interface Program {
   dispatch: [number, number, number];
   /** Set by elementwiseProgram: the program is this expression, which fusion may merge. */
   elementwise?: ElementwiseDesc;
+  /** A reduction's pass over its input (kernels/reduce.ts): fusion may compute that input in it. */
+  reduction?: ReductionHook;
+}
+
+/** How a reduction reads its one input, and the same program reading an expression instead. */
+export interface ReductionHook {
+  /** Elements per read (4: vec4 loads of neighbours). */
+  vec: 1|4;
+  inType: WgslScalar;
+  withPrologue: (prologue: ReadPrologue) => Program;
 }

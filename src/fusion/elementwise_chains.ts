@@ -8,7 +8,7 @@
 // storage-buffer limit allows.
 //
 // Values are unchanged: WGSL f32 arithmetic in registers is the f32 the unfused kernels stored.
-import {elementwiseProgram, ElementwiseInput, Expr} from '../codegen/elementwise.js';
+import {elementwiseProgram, ElementwiseInput, Expr, prologueReadable} from '../codegen/elementwise.js';
 import {ElementwiseDesc} from '../codegen/program.js';
 import {Uniform} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
@@ -51,6 +51,13 @@ export function fuseElementwiseChains(nodes: Node[], needed: boolean[], limits: 
         node = fused.node;
         absorbed++;
       }
+    } else if (needed[i] && node.program.reduction) {
+      const fused = absorbIntoReduction(node, limits);
+      if (fused) {
+        absorbedNodes.add(fused.producer);
+        node = fused.node;
+        absorbed++;
+      }
     }
     result.push(node);
     resultNeeded.push(needed[i]);
@@ -63,6 +70,41 @@ export function fuseElementwiseChains(nodes: Node[], needed: boolean[], limits: 
     groups: nodesOut.filter(n => (n.fusedFrom ?? 1) > 1).length,
     absorbed,
   };
+}
+
+/**
+ * A reduction reading the output of an elementwise node (its chain already fused) that nothing
+ * else reads or holds: the reduction computes the values where it reads them, and the
+ * intermediate (often as large as the reduction's whole input) is never stored.
+ */
+function absorbIntoReduction(consumer: Node, limits: FusionLimits): {node: Node; producer: Node}|null {
+  const hook = consumer.program.reduction!;
+  const data = consumer.inputs[0];
+  const producer = data.producer;
+  if (consumer.inputs.length !== 1 || !producer || !producer.program.elementwise) return null;
+  const p = producer.program.elementwise;
+  if (data.alive || data.pendingReaders !== 1 || producer.outputs.length !== 1 || producer.outputs[0] !== data) return null;
+  if (p.outType !== hook.inType || p.expr.type !== p.outType || !sameShape(p.outShape, data.shape)) return null;
+  if (p.inputs.length + consumer.outputs.length > limits.maxBuffers || countOps(p) > MAX_OPS) return null;
+  // The reduction's own uniforms (outSize, count, …) and the expression's are kept apart.
+  const expr = rebuild(p.expr, j => ({kind: 'input', index: j, type: p.inputs[j].type}), name => `pro_${name}`);
+  const prologue = {expr, inputs: p.inputs, shape: p.outShape, uniforms: p.uniforms.map(u => ({...u, name: `pro_${u.name}`}))};
+  if (!prologueReadable(prologue, hook.vec)) return null;
+  const names = [...(producer.fusedNames ?? [producer.program.name]), consumer.program.name];
+  const program = hook.withPrologue(prologue);
+  const node: Node = {
+    program: {...program, name: groupName(names)},
+    inputs: producer.inputs,
+    outputs: consumer.outputs,
+    fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
+    fusedNames: names,
+  };
+  // The producer's inputs are now the reduction's (the same entries): only the intermediate's
+  // reader goes.
+  data.pendingReaders--;
+  data.producer = null;
+  for (const o of node.outputs) o.producer = node;
+  return {node, producer};
 }
 
 /** Whether `data`'s producer can merge into `consumer`, its one pending reader: returns the producer. */
