@@ -5,9 +5,11 @@
 // or a temporary of a scope still open), the fused kernel also stores it, as a second output.
 // Applied front to back, each consumer absorbs its producers' already-fused chains, so a whole
 // tree (relu'(x)·dy, an optimizer's update, a loss) becomes one kernel as far as the adapter's
-// storage-buffer limit allows.
+// storage-buffer limit allows. A chain whose one reader is a reduction's pass over its input ends
+// inside that pass (Program.reduction): the reduction computes the values where it reads them.
 //
-// Values are unchanged: WGSL f32 arithmetic in registers is the f32 the unfused kernels stored.
+// Values: the same f32 operations as unfused; inside one kernel a compiler may contract a·b + c
+// into an fma, so a result can differ from the unfused one in its last bits (specs allow 1e-6).
 import {elementwiseProgram, ElementwiseInput, Expr, prologueReadable} from '../codegen/elementwise.js';
 import {ElementwiseDesc} from '../codegen/program.js';
 import {Uniform} from '../codegen/shader.js';
@@ -32,7 +34,8 @@ export interface FusionResult {
 }
 
 /**
- * Fuse the segment's elementwise chains. `needed[i]`: node i will run (its outputs are wanted).
+ * Fuse the segment's elementwise chains (and their ends into reductions). `needed[i]`: node i
+ * will run (its outputs are wanted).
  * Keeps the graph's bookkeeping consistent: pending-reader counts move from the absorbed nodes to
  * the fused one, and absorbed intermediates lose their producer (they are never computed).
  */
