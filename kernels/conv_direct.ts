@@ -6,8 +6,9 @@
 // offsets advance by addition, so a multiply-add costs no index arithmetic. No workgroup memory,
 // no barriers: on a CPU adapter each invocation is a SIMD lane and the caches do the staging.
 //
-// It serves the stride-1 input gradient (the forward convolution of dy with the flipped filter,
-// read in place) and is measured against the GEMM there only (BENCHMARKS.md).
+// On CPU adapters it serves the stride-1 input gradient (the forward convolution of dy with the
+// flipped filter, read in place) and forward convolutions with no more output than input channels,
+// where it measured faster than the GEMM on lavapipe (BENCHMARKS.md; kernels/conv_gemm.ts decides).
 import {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
