@@ -1,0 +1,113 @@
+// Training parity of the small InceptionV3 (75 × 75 input): the same model, initial weights and
+// batches trained the same steps with Adam on tfjs-backend-cpu and on mpsgpu. Exits 1 unless
+// - every step's loss agrees within LOSS_TOL (relative-or-absolute, |a − e| ≤ tol · max(1, |e|));
+// - every final weight (moving batch-norm statistics included) within 2 · lr · steps, absolute:
+//   Adam moves a weight by about lr · m / √v per step whatever the gradient's size, so a gradient
+//   near zero whose sign float32 rounding flips moves it by up to 2 · lr the other way (seen
+//   after one step: a batch-norm gamma 2.0e-3 apart at lr 1e-3; everything else closer).
+//
+//   npm run parity:inception -- [--steps 20] [--batch-size 8] [--classes 5] [--backends cpu,mpsgpu]
+//
+// The batch is 8 by default: the last blocks are 1 × 1 pixels at this input size, so with 2
+// images each batch normalization divides by the spread of 2 values, and float32 rounding grows
+// into visible differences within one forward pass (loss 1.7402 on cpu, 1.7258 on mpsgpu at the
+// first step); with 8 the first losses agreed within 6.1e-5.
+//
+// Status (lavapipe, 2026-11-27): the first step passes; the second step's loss was 1.9767 on cpu
+// and 2.3143 on mpsgpu. After one step 86,009 of the 23 M weights had moved the other way, in 206
+// tensors, at most 4% of any one (2 of 48): the scatter of near-zero gradients whose sign rounding
+// flipped, not one wrong gradient (which would flip about half of its tensor). This model at this
+// size amplifies those ±lr moves; a tolerance that holds needs a better-conditioned setting.
+// Not part of `npm test`: tfjs-backend-cpu takes 40 s (batch 2) to 130 s (batch 8) per step of
+// this model on a 2-core machine.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+
+import {mpsgpu} from '../../src/node.js';
+
+import {inceptionV3, syntheticBatch} from './model.js';
+
+const LOSS_TOL = 1e-3;
+const LR = 0.001;
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+interface Trained {losses: number[]; weights: Float32Array[]; names: string[]}
+
+async function train(name: string, steps: number, batchSize: number, classes: number): Promise<Trained> {
+  // mpsgpu:nofusion: mpsgpu with MPSGPU_FUSION off (a check of how far rounding alone moves a run).
+  const [backend, variant] = name.split(':');
+  await tf.setBackend(backend);
+  if (backend === 'mpsgpu') tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
+  // Seeded initializers and data: the same values on every backend (tfjs draws them in JavaScript).
+  const model = inceptionV3({imageSize: 75, classes, seed: 1});
+  model.compile({optimizer: tf.train.adam(LR), loss: 'categoricalCrossentropy'});
+  const losses: number[] = [];
+  const t0 = performance.now();
+  for (let step = 0; step < steps; ++step) {
+    const {xs, ys} = syntheticBatch(batchSize, 75, classes, 10 + step);
+    losses.push(await model.trainOnBatch(xs, ys) as number);
+    tf.dispose([xs, ys]);
+  }
+  console.log(`${name}: ${steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, losses ${losses.map(l => l.toFixed(4)).join(' ')}`);
+  const weights = await Promise.all(model.weights.map(async w => Float32Array.from(await w.read().data() as Float32Array)));
+  const names = model.weights.map(w => w.name);
+  model.dispose();
+  return {losses, weights, names};
+}
+
+/** The largest |a − e| over two arrays. */
+function maxAbs(a: ArrayLike<number>, e: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < e.length; ++i) m = Math.max(m, Math.abs(a[i] - e[i]));
+  return m;
+}
+
+/** The largest |a − e| / max(1, |e|) over two arrays. */
+function worst(a: ArrayLike<number>, e: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < e.length; ++i) m = Math.max(m, Math.abs(a[i] - e[i]) / Math.max(1, Math.abs(e[i])));
+  return m;
+}
+
+async function main() {
+  const steps = arg('steps', 20), batchSize = arg('batch-size', 8), classes = arg('classes', 5);
+  const i = process.argv.indexOf('--backends');
+  const [reference, candidate] = i >= 0 ? process.argv[i + 1].split(',') : ['cpu', 'mpsgpu'];
+  const cpu = await train(reference, steps, batchSize, classes);
+  const gpu = await train(candidate, steps, batchSize, classes);
+  const info = mpsgpu.device().adapterInfo;
+  console.log(`adapter: ${`${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim()}`);
+  const lossErr = worst(gpu.losses, cpu.losses);
+  let weightErr = 0, worstName = '';
+  cpu.weights.forEach((w, i) => {
+    const e = maxAbs(gpu.weights[i], w);
+    if (e > weightErr) [weightErr, worstName] = [e, cpu.names[i]];
+  });
+  // Weights whose update went the other way (a gradient near zero whose sign flipped, or a wrong
+  // gradient): the tensors with the most elements more than lr / 2 apart.
+  const flipped = cpu.weights.map((w, k) => {
+    let n = 0;
+    for (let j = 0; j < w.length; ++j) if (Math.abs(gpu.weights[k][j] - w[j]) > LR / 2) n++;
+    return {name: cpu.names[k], n, size: w.length};
+  }).filter(f => f.n > 0).sort((a, b) => b.n / b.size - a.n / a.size);
+  console.log(`weights more than lr/2 apart: ${flipped.reduce((n, f) => n + f.n, 0)} in ${flipped.length} tensors; most: ` +
+              flipped.slice(0, 5).map(f => `${f.name} ${f.n}/${f.size}`).join(', '));
+  const weightTol = 2 * LR * steps * (1 + 1e-3);
+  console.log(`losses: worst relative difference ${lossErr.toExponential(2)} over ${steps} steps (tolerance ${LOSS_TOL})`);
+  console.log(`weights: worst absolute difference ${weightErr.toExponential(2)} (${worstName}) over ${cpu.weights.length} tensors ` +
+              `(tolerance 2 · lr · steps = ${weightTol})`);
+  const ok = lossErr <= LOSS_TOL && weightErr <= weightTol && gpu.losses.every(Number.isFinite);
+  console.log(ok ? 'PASS' : 'FAIL');
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch(e => {
+  console.error(e);
+  process.exit(1);
+});
