@@ -57,13 +57,16 @@ function buildModel(): tfl.Sequential {
   return model;
 }
 
+/** MPSGPU_FLUSH_FIRST as registered, before any variant changes it. */
+const DEFAULT_FLUSH_FIRST = tf.env().getNumber('MPSGPU_FLUSH_FIRST');
+
 async function timeBackend(name: string, opts: Options): Promise<number> {
   const [backend, variant] = name.split(':');
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialize`);
   if (backend === 'mpsgpu') {
     tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
-    // noramp: no flush ramp after each read (MPSGPU_FLUSH_FIRST 0; default 16).
-    tf.env().set('MPSGPU_FLUSH_FIRST', variant === 'noramp' ? 0 : 16);
+    // noramp: no flush ramp after each read (MPSGPU_FLUSH_FIRST 0); otherwise the flag's default.
+    tf.env().set('MPSGPU_FLUSH_FIRST', variant === 'noramp' ? 0 : DEFAULT_FLUSH_FIRST);
   }
   const n = opts.batchSize * opts.steps;
   const xs = tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 7);

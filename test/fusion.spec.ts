@@ -4,18 +4,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {mpsgpu} from '../src/index.js';
-import {expectClose, expectMatchesCpu, randomValues, withFlags} from './util.js';
+import {bytesInGpu, expectClose, expectMatchesCpu, randomValues, withFlags} from './util.js';
 
 interface Run {
   values: Array<ArrayLike<number>>;
   dispatches: number;
   fusedGroups: number;
   nodesFused: number;
-}
-
-/** Bytes of GPU buffers tensors and pending work hold (tf.memory() of mpsgpu). */
-function bytesInGpu(): number {
-  return (tf.memory() as tf.MemoryInfo & {numBytesInGPU: number}).numBytesInGPU;
 }
 
 /** `fn` on mpsgpu with fusion on or off: its values and the dispatch counts of its one flush. */

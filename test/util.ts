@@ -108,3 +108,8 @@ export function withFlags(flags: Flags, body: () => Promise<void>): () => Promis
     }
   };
 }
+
+/** Bytes of GPU buffers that tensors and pending work hold (mpsgpu's tf.memory().numBytesInGPU). */
+export function bytesInGpu(): number {
+  return (tf.memory() as tf.MemoryInfo & {numBytesInGPU: number}).numBytesInGPU;
+}

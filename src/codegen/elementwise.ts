@@ -95,16 +95,16 @@ export interface ElementwiseInput {
  * - 'broadcast': any other numpy broadcast, through coordinates (a division per dimension);
  * - 'strided': a strided view (coordinates, strides, offset).
  */
-export type Access = 'same'|'scalar'|'tail'|'block'|'broadcast'|'strided';
+type Access = 'same'|'scalar'|'tail'|'block'|'broadcast'|'strided';
 
-export interface AccessPlan {
+interface AccessPlan {
   access: Access;
   /** For 'tail' and 'block': the divisor and the modulus of the flat output index. */
   div: number;
   mod: number;
 }
 
-export function accessOf(input: ElementwiseInput, outShape: number[]): AccessPlan {
+function accessOf(input: ElementwiseInput, outShape: number[]): AccessPlan {
   const plan = (access: Access, div = 1, mod = 1): AccessPlan => ({access, div, mod});
   if (input.view) return plan('strided');
   const inShape = input.shape;

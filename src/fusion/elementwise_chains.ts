@@ -11,7 +11,7 @@
 // Values: the same f32 operations as unfused; inside one kernel a compiler may contract a·b + c
 // into an fma, so a result can differ from the unfused one in its last bits (specs allow 1e-6).
 import {elementwiseProgram, ElementwiseInput, Expr, prologueReadable} from '../codegen/elementwise.js';
-import {ElementwiseDesc} from '../codegen/program.js';
+import {ElementwiseDesc, Program} from '../codegen/program.js';
 import {Uniform} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
@@ -93,21 +93,29 @@ function absorbIntoReduction(consumer: Node, limits: FusionLimits): {node: Node;
   const expr = rebuild(p.expr, j => ({kind: 'input', index: j, type: p.inputs[j].type}), name => `pro_${name}`);
   const prologue = {expr, inputs: p.inputs, shape: p.outShape, uniforms: p.uniforms.map(u => ({...u, name: `pro_${u.name}`}))};
   if (!prologueReadable(prologue, hook.vec)) return null;
-  const names = [...(producer.fusedNames ?? [producer.program.name]), consumer.program.name];
-  const program = hook.withPrologue(prologue);
-  const node: Node = {
-    program: {...program, name: groupName(names)},
-    inputs: producer.inputs,
-    outputs: consumer.outputs,
-    fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
-    fusedNames: names,
-  };
+  const node = groupNode(producer, consumer, name => ({...hook.withPrologue(prologue), name}), producer.inputs, consumer.outputs);
   // The producer's inputs are now the reduction's (the same entries): only the intermediate's
   // reader goes.
   data.pendingReaders--;
   data.producer = null;
-  for (const o of node.outputs) o.producer = node;
   return {node, producer};
+}
+
+/**
+ * The node computing `producer` and `consumer` together (its program built under the group's
+ * name), made the producer of its outputs.
+ */
+function groupNode(producer: Node, consumer: Node, program: (name: string) => Program, inputs: TensorData[], outputs: TensorData[]): Node {
+  const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
+  const node: Node = {
+    program: program(groupName(names)),
+    inputs,
+    outputs,
+    fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
+    fusedNames: names,
+  };
+  for (const o of outputs) o.producer = node;
+  return node;
 }
 
 /** Whether `data`'s producer can merge into `consumer`, its one pending reader: returns the producer. */
@@ -136,20 +144,15 @@ function absorbOneProducer(consumer: Node, limits: FusionLimits): {node: Node; p
     const merged = merge(consumer, producer);
     const d = merged.desc;
     if (d.inputs.length + merged.outputs.length > limits.maxBuffers || countOps(d) > MAX_OPS) continue;
-    const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
-    const node: Node = {
-      program: elementwiseProgram(groupName(names), d.expr, d.inputs, d.outShape, d.outType, d.uniforms, d.extraOutputs),
-      inputs: merged.inputs,
-      outputs: merged.outputs,
-      fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
-      fusedNames: names,
-    };
+    // The intermediate loses its producer first: if tfjs holds it, the group produces it again.
+    producer.outputs[0].producer = null;
+    const node = groupNode(producer, consumer,
+                           name => elementwiseProgram(name, d.expr, d.inputs, d.outShape, d.outType, d.uniforms, d.extraOutputs),
+                           merged.inputs, merged.outputs);
     // Bookkeeping: the fused node reads what both read (each distinct input once per slot).
     for (const x of producer.inputs) x.pendingReaders--;
     for (const x of consumer.inputs) x.pendingReaders--;
     for (const x of node.inputs) x.pendingReaders++;
-    producer.outputs[0].producer = null;
-    for (const o of node.outputs) o.producer = node;
     return {node, producer};
   }
   return null;

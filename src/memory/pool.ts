@@ -30,8 +30,6 @@ export class BufferPool {
   /** Bytes of buffers handed out and not released: what tensors hold. */
   inUseBytes = 0;
   freeBytes = 0;
-  /** Most bytes ever allocated at once, for memory reports. */
-  peakAllocatedBytes = 0;
   /**
    * Uploaded scalars, one read-only buffer per dtype and bit pattern, shared by every tensor of
    * that value and never released to the pool: an InceptionV3 training step uploads ~2,300
@@ -61,7 +59,6 @@ export class BufferPool {
     const buffer = this.device.createBuffer({size, usage: this.usage});
     this.sizes.set(buffer, size);
     this.allocatedBytes += size;
-    this.peakAllocatedBytes = Math.max(this.peakAllocatedBytes, this.allocatedBytes);
     stats.peakAllocatedBytes = Math.max(stats.peakAllocatedBytes, this.allocatedBytes);
     return buffer;
   }

@@ -67,8 +67,9 @@ export class Runtime {
   /**
    * Bind groups by (layout, buffers, uniform buffer and block size; the block's offset is dynamic).
    * Dawn's createBindGroup costs ~30 µs a call in Node, as much as the rest of a small op: a
-   * repeated step binds the same pooled buffers and reuses them. Ids are never reused, so an entry naming a destroyed buffer can never hit; the
-   * cache is dropped when the pool destroys buffers and when it grows past its bound.
+   * repeated step binds the same pooled buffers and reuses them. Ids are never reused, so an entry
+   * naming a destroyed buffer can never hit; the cache is dropped when the pool destroys buffers,
+   * and loses its oldest quarter when it reaches MAX_CACHED_BIND_GROUPS.
    */
   private bindGroups = new Map<string, GPUBindGroup>();
   private objectIds = new WeakMap<object, number>();
