@@ -12,6 +12,12 @@ ENV.registerFlag('MPSGPU_EAGER', () => false);
  */
 ENV.registerFlag('MPSGPU_FUSION', () => true);
 
+/**
+ * Temporaries (values computed and dead within one flush) share arenas by live interval
+ * (src/memory/arena.ts) instead of each taking a pooled buffer. Off: every value from the pool.
+ */
+ENV.registerFlag('MPSGPU_ARENA', () => true);
+
 /** Flush when this many nodes are pending. */
 ENV.registerFlag('MPSGPU_FLUSH_THRESHOLD', () => 1024);
 
@@ -70,6 +76,7 @@ ENV.registerFlag('MPSGPU_KERNEL_TIMING', () => false);
 export const flags = {
   get eager(): boolean { return ENV.getBool('MPSGPU_EAGER'); },
   get fusion(): boolean { return ENV.getBool('MPSGPU_FUSION'); },
+  get arena(): boolean { return ENV.getBool('MPSGPU_ARENA'); },
   get flushThreshold(): number { return ENV.getNumber('MPSGPU_FLUSH_THRESHOLD'); },
   get flushFirst(): number { return ENV.getNumber('MPSGPU_FLUSH_FIRST'); },
   get flushBytes(): number { return ENV.getNumber('MPSGPU_FLUSH_BYTES'); },

@@ -12,6 +12,12 @@ export interface FlushStats {
   fusedGroups: number;
   /** Recorded nodes folded into a fused group's dispatch (each a dispatch saved). */
   nodesFused: number;
+  /** Temporaries placed in arenas (src/memory/arena.ts): computed and dead within the flush. */
+  arenaValues: number;
+  /** Bytes of the arenas the flush used. */
+  arenaBytes: number;
+  /** Bytes of its temporaries: what they would take in buffers of their own. */
+  arenaValueBytes: number;
   /** GPU buffer bytes the pool had allocated after the flush (live and free). */
   poolBytes: number;
   /** GPU milliseconds of its passes (MPSGPU_GPU_TIMING); null until read back, or untimed. */
@@ -48,6 +54,10 @@ export interface Stats {
   gpuMs: number;
   /** Passes past a flush's timestamp capacity, left untimed. */
   untimedPasses: number;
+  /** Temporaries placed in arenas. */
+  arenaValues: number;
+  /** The largest arena bytes one flush used since the last reset. */
+  peakArenaBytes: number;
   /** The latest flush (null before the first). */
   lastFlush: FlushStats|null;
   /** Most GPU buffer bytes allocated at once (live and free, in the pool) since the last reset. */
@@ -58,7 +68,7 @@ export interface Stats {
 
 function zero(): Stats {
   return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, fusedGroups: 0, nodesFused: 0, flushes: 0, submissions: 0, uploads: 0,
-          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, lastFlush: null,
+          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, arenaValues: 0, peakArenaBytes: 0, lastFlush: null,
           peakAllocatedBytes: 0, peakLiveBytes: 0};
 }
 

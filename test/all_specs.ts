@@ -1,6 +1,7 @@
 // Every spec file of ours; shared by the Node and browser entries.
 import './backend.spec.js';
 import './fusion.spec.js';
+import './arena.spec.js';
 import './codegen.spec.js';
 import './elementwise.spec.js';
 import './shape.spec.js';

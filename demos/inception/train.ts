@@ -97,7 +97,7 @@ async function main() {
     stats = {
       nodesPerStep: s.nodesRecorded / n, dispatchesPerStep: s.dispatches / n, fusedGroupsPerStep: s.fusedGroups / n,
       nodesFusedPerStep: s.nodesFused / n, flushesPerStep: s.flushes / n, peakAllocatedMiB: s.peakAllocatedBytes / MiB,
-      peakLiveMiB: s.peakLiveBytes / MiB,
+      peakLiveMiB: s.peakLiveBytes / MiB, arenaValuesPerStep: s.arenaValues / n, peakArenaMiB: s.peakArenaBytes / MiB,
     };
     console.log(`per step: ${stats.nodesPerStep.toFixed(0)} nodes recorded, ${stats.dispatchesPerStep.toFixed(0)} dispatches ` +
                 `(${stats.fusedGroupsPerStep.toFixed(0)} fused groups folding ${stats.nodesFusedPerStep.toFixed(0)} nodes), ` +
@@ -105,7 +105,8 @@ async function main() {
                 `${(s.uploads / n).toFixed(1)} uploads, ${(s.readbacks / n).toFixed(1)} readbacks, ` +
                 `${(s.bindGroupsReused / n).toFixed(0)} bind groups reused`);
     console.log(`peak GPU bytes over the timed steps: ${stats.peakAllocatedMiB.toFixed(0)} MiB allocated, ` +
-                `${stats.peakLiveMiB.toFixed(0)} MiB live (ratio ${(s.peakAllocatedBytes / Math.max(1, s.peakLiveBytes)).toFixed(2)})`);
+                `${stats.peakLiveMiB.toFixed(0)} MiB live (ratio ${(s.peakAllocatedBytes / Math.max(1, s.peakLiveBytes)).toFixed(2)}); ` +
+                `${stats.arenaValuesPerStep.toFixed(0)} temporaries per step in arenas, the largest flush's arenas ${stats.peakArenaMiB.toFixed(0)} MiB`);
     const errors = mpsgpu.device().uncapturedErrors;
     if (errors.length > 0) throw new Error(`WebGPU errors: ${errors.join('; ')}`);
   }

@@ -6,7 +6,8 @@ import {BackendValues, DataType, TensorInfo} from '@tensorflow/tfjs-core';
 import {Program} from '../codegen/program.js';
 import {flags} from '../flags.js';
 import {fuseElementwiseChains} from '../fusion/elementwise_chains.js';
-import {Encoding, Runtime} from '../runtime/runtime.js';
+import {Binding, Encoding, Runtime} from '../runtime/runtime.js';
+import {planFlushMemory, reservedBytes} from '../memory/arena.js';
 import {FlushStats, stats} from '../stats.js';
 
 /** Bytes an element takes on the GPU (bool is stored as i32). */
@@ -20,6 +21,10 @@ export class TensorData {
   /** False once tfjs disposed every handle: then only pending readers keep the value. */
   alive = true;
   buffer: GPUBuffer|null = null;
+  /** Where the value starts in `buffer`: non-zero only for a temporary in an arena. */
+  offset = 0;
+  /** The buffer is an arena of the flush being encoded (src/memory/arena.ts), not the value's own. */
+  inArena = false;
   /** Values known on the CPU: written by the user, or read back (tensors are immutable). */
   values: BackendValues|null = null;
   /** The pending node computing this value, until a flush runs it. */
@@ -46,6 +51,11 @@ export interface Node {
   fusedFrom?: number;
   fusedNames?: string[];
 }
+
+/** Arena offsets and sizes are multiples of this (WebGPU's usual minStorageBufferOffsetAlignment). */
+const ARENA_ALIGN = 256;
+/** Arenas larger than this are split (a huge buffer is hard to place and to reuse). */
+const MAX_ARENA_BYTES = 2 ** 31;
 
 export class Graph {
   private pending: Node[] = [];
@@ -97,7 +107,8 @@ export class Graph {
         for (const input of node.inputs) neededData.add(input);
       }
     }
-    const record: FlushStats = {nodes: recorded.length, dispatches: 0, skipped: 0, fusedGroups: 0, nodesFused: 0, poolBytes: 0, gpuMs: null};
+    const record: FlushStats = {nodes: recorded.length, dispatches: 0, skipped: 0, fusedGroups: 0, nodesFused: 0,
+                                 arenaValues: 0, arenaBytes: 0, arenaValueBytes: 0, poolBytes: 0, gpuMs: null};
     if (flags.fusion) {
       const fused = fuseElementwiseChains(nodes, needed, {maxBuffers: this.runtime.device.limits.maxStorageBuffersPerShaderStage});
       nodes = fused.nodes;
@@ -116,6 +127,7 @@ export class Graph {
       }
     }
     const pool = this.runtime.pool;
+    const arenas = flags.arena ? this.placeTemporaries(nodes, needed, record) : [];
     const encoding = this.runtime.beginEncoding();
     encoding.flushStats = record;
     for (let i = 0; i < nodes.length; ++i) {
@@ -138,6 +150,7 @@ export class Graph {
     }
     if (beforeSubmit) beforeSubmit(encoding);
     const id = encoding.submit();
+    for (const arena of arenas) pool.release(arena, id > 0 ? id : -1, this.runtime.completed);
     if (id > 0) {
       stats.flushes++;
       record.poolBytes = pool.allocatedBytes;
@@ -151,20 +164,62 @@ export class Graph {
     return id;
   }
 
+  /**
+   * Give the flush's temporaries their places in arenas (src/memory/arena.ts); returns the arena
+   * buffers, which go back to the pool once the submission is done.
+   */
+  private placeTemporaries(nodes: Node[], needed: boolean[], record: FlushStats): GPUBuffer[] {
+    const limits = this.runtime.device.limits;
+    const align = Math.max(ARENA_ALIGN, limits.minStorageBufferOffsetAlignment);
+    // The pool rounds a buffer up by at most a quarter: the arena must still fit the device.
+    const maxArena = Math.floor(Math.min(limits.maxBufferSize * 0.75, MAX_ARENA_BYTES) / align) * align;
+    const plan = planFlushMemory(nodes, needed, align, maxArena);
+    const buffers = plan.arenaBytes.map(bytes => this.runtime.pool.acquireArena(bytes));
+    plan.values.forEach(({node, output}, k) => {
+      const {arena, offset} = plan.placements[k];
+      if (arena < 0) return;
+      const d = nodes[node].outputs[output];
+      d.buffer = buffers[arena];
+      d.offset = offset;
+      d.inArena = true;
+      record.arenaValues++;
+    });
+    record.arenaBytes = plan.arenaBytes.reduce((a, b) => a + b, 0);
+    record.arenaValueBytes = plan.valueBytes;
+    stats.arenaValues += record.arenaValues;
+    stats.peakArenaBytes = Math.max(stats.peakArenaBytes, record.arenaBytes);
+    return buffers;
+  }
+
   private encode(node: Node, encoding: Encoding) {
     const pool = this.runtime.pool;
     const outputs = node.outputs.map(o => {
-      if (o.size === 0) return this.runtime.emptyBuffer;
+      if (o.size === 0) return this.whole(this.runtime.emptyBuffer);
       if (o.buffer === null) o.buffer = pool.acquire(o.bytes, true);
-      return o.buffer;
+      return this.binding(o);
     });
-    const inputs = node.inputs.map(d => d.buffer ?? this.runtime.emptyBuffer);
+    const inputs = node.inputs.map(d => (d.buffer ? this.binding(d) : this.whole(this.runtime.emptyBuffer)));
     encoding.dispatch(node.program, outputs, inputs);
+  }
+
+  private binding(d: TensorData): Binding {
+    return d.inArena ? {buffer: d.buffer!, offset: d.offset, size: reservedBytes(d.bytes, ARENA_ALIGN)} : this.whole(d.buffer!);
+  }
+
+  private whole(buffer: GPUBuffer): Binding {
+    return {buffer, offset: 0, size: 0};
   }
 
   /** A value nobody holds or will read gives its buffer back for reuse later in this flush. */
   private releaseIfDead(data: TensorData, encoding: Encoding) {
     if (data.alive || data.pendingReaders > 0 || data.producer !== null || data.buffer === null) return;
+    if (data.inArena) {
+      // The arena goes back whole after the submission.
+      data.buffer = null;
+      data.inArena = false;
+      data.offset = 0;
+      return;
+    }
     if (encoding.used.has(data.buffer)) {
       this.runtime.pool.releaseInEncoder(data.buffer);
     } else {

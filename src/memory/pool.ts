@@ -63,6 +63,20 @@ export class BufferPool {
     return buffer;
   }
 
+  /**
+   * A buffer for an arena (src/memory/arena.ts) of at least `bytes`: the smallest free one up to
+   * twice that size, so that flushes of similar size share arenas, else a new one.
+   */
+  acquireArena(bytes: number): GPUBuffer {
+    const want = sizeClass(bytes);
+    let best = want;
+    for (const [size, list] of this.free) {
+      if (list.length > 0 && size > want && size <= 2 * want && (best === want || size < best)) best = size;
+    }
+    if (best !== want && (this.free.get(want)?.length ?? 0) > 0) best = want;
+    return this.acquire(best, false);
+  }
+
   /** The shared buffer holding the scalar `value` (one element of `dtype`); null when the cache is full. */
   scalar(dtype: string, value: ArrayBufferView): GPUBuffer|null {
     const bits = new Uint32Array(value.buffer, value.byteOffset, 1)[0];

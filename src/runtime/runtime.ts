@@ -11,12 +11,21 @@ import {GpuTimer, TimedEncoding} from './gpu_timer.js';
 /** Blocks the calling thread until `done()` holds (Node: pumps the event loop). */
 export type SyncWaiter = (done: () => boolean) => void;
 
+/** A buffer binding: a whole pooled buffer, or a temporary's range of an arena (src/memory/arena.ts). */
+export interface Binding {
+  buffer: GPUBuffer;
+  /** Bytes from the buffer's start (0 for a whole buffer). */
+  offset: number;
+  /** Bytes bound; 0: the whole buffer. */
+  size: number;
+}
+
 interface DispatchCommand {
   kind: 'dispatch';
   program: Program;
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
-  buffers: GPUBuffer[];
+  bindings: Binding[];
   uniformOffset: number;
   uniformBytes: number;
 }
@@ -95,16 +104,16 @@ export class Runtime {
   }
 
   /** A bind group for these bindings, from the cache when it has one. */
-  bindGroup(layout: GPUBindGroupLayout, buffers: GPUBuffer[], uniform: {buffer: GPUBuffer; size: number}|null): GPUBindGroup {
+  bindGroup(layout: GPUBindGroupLayout, bindings: Binding[], uniform: {buffer: GPUBuffer; size: number}|null): GPUBindGroup {
     let key = `${this.idOf(layout)}`;
-    for (const b of buffers) key += `,${this.idOf(b)}`;
+    for (const b of bindings) key += b.size === 0 ? `,${this.idOf(b.buffer)}` : `,${this.idOf(b.buffer)}@${b.offset}+${b.size}`;
     if (uniform) key += `|${this.idOf(uniform.buffer)}+${uniform.size}`;
     let group = this.bindGroups.get(key);
     if (group) {
       stats.bindGroupsReused++;
       return group;
     }
-    const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({binding, resource: {buffer}}));
+    const entries: GPUBindGroupEntry[] = bindings.map((b, binding) => ({binding, resource: b.size === 0 ? {buffer: b.buffer} : b}));
     if (uniform) entries.push({binding: entries.length, resource: uniform});
     group = this.device.createBindGroup({layout, entries});
     if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) {
@@ -314,7 +323,7 @@ export class Encoding {
     return this.commands.length;
   }
 
-  dispatch(program: Program, outputs: GPUBuffer[], inputs: GPUBuffer[]) {
+  dispatch(program: Program, outputs: Binding[], inputs: Binding[]) {
     const {pipeline, layout} = this.runtime.pipelineFor(program);
     let uniformOffset = 0;
     const uniformBytes = Math.ceil(program.uniforms.length * 4 / 16) * 16;
@@ -329,9 +338,9 @@ export class Encoding {
         else this.uniformView.setUint32(at, uniform.value >>> 0, true);
       });
     }
-    const buffers = [...outputs, ...inputs];
-    for (const b of buffers) this.used.add(b);
-    this.commands.push({kind: 'dispatch', program, pipeline, layout, buffers, uniformOffset, uniformBytes});
+    const bindings = [...outputs, ...inputs];
+    for (const b of bindings) this.used.add(b.buffer);
+    this.commands.push({kind: 'dispatch', program, pipeline, layout, bindings, uniformOffset, uniformBytes});
     stats.dispatches++;
   }
 
@@ -375,9 +384,9 @@ export class Encoding {
       if (!pass) pass = encoder.beginComputePass(timing ? {timestampWrites: timing.pass(perKernel ? c.program.name : null)} : undefined);
       pass.setPipeline(c.pipeline);
       if (c.uniformBytes > 0) {
-        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.buffers, {buffer: uniformBuffer!, size: c.uniformBytes}), [c.uniformOffset]);
+        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.bindings, {buffer: uniformBuffer!, size: c.uniformBytes}), [c.uniformOffset]);
       } else {
-        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.buffers, null));
+        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.bindings, null));
       }
       pass.dispatchWorkgroups(c.program.dispatch[0], c.program.dispatch[1], c.program.dispatch[2]);
     }
