@@ -25,6 +25,7 @@ export class MpsgpuBackend extends KernelBackend {
     this.data = new DataStorage(this, engine());
     this.runtime = new Runtime(gpu.device, gpu.syncWaiter);
     this.graph = new Graph(this.runtime);
+    this.graph.variables = () => this.variableData();
   }
 
   // ---- storage ----------------------------------------------------------------------------------
@@ -83,17 +84,12 @@ export class MpsgpuBackend extends KernelBackend {
     this.data.delete(dataId);
     d.alive = false;
     // Pending work still reading or writing it releases the buffer at the flush.
-    if (d.buffer && d.pendingReaders === 0 && d.producer === null) this.releaseBuffer(d);
+    this.graph.settle(d, null);
     return true;
   }
 
   disposeIntermediateTensorInfo(info: TensorInfo): void {
     this.disposeData(info.dataId);
-  }
-
-  private releaseBuffer(d: TensorData) {
-    this.runtime.pool.release(d.buffer!, d.lastSubmission, this.runtime.completed);
-    d.buffer = null;
   }
 
   override memory() {
@@ -103,6 +99,17 @@ export class MpsgpuBackend extends KernelBackend {
       numBytesInGPUAllocated: this.runtime.pool.allocatedBytes,
       numBytesInGPUFree: this.runtime.pool.freeBytes,
     } as {unreliable: boolean};
+  }
+
+  /** The values of tfjs's variables that live on this backend. */
+  private variableData(): Set<TensorData> {
+    const out = new Set<TensorData>();
+    const variables = (engine() as unknown as {state: {registeredVariables: Record<string, TensorInfo>}}).state.registeredVariables;
+    for (const name in variables) {
+      const id = variables[name].dataId;
+      if (this.data.has(id)) out.add(this.data.get(id));
+    }
+    return out;
   }
 
   // ---- reads ------------------------------------------------------------------------------------
@@ -116,6 +123,8 @@ export class MpsgpuBackend extends KernelBackend {
     }
     if (d.values) return d.values;
     if (d.size === 0) return emptyValues(d.dtype);
+    d.readBack = true;
+    this.graph.realize(d);
     if (d.producer) await this.runtime.waitInFlightBelow(flags.maxInFlight - 1);
     let bytes: ArrayBuffer;
     if (d.producer) {
@@ -140,6 +149,8 @@ export class MpsgpuBackend extends KernelBackend {
     }
     if (d.values) return d.values;
     if (d.size === 0) return emptyValues(d.dtype);
+    d.readBack = true;
+    this.graph.realize(d);
     let bytes: ArrayBuffer;
     if (d.producer && this.runtime.syncWaiter) {
       const {staging, id} = this.flushWithReadback(d);
@@ -212,13 +223,15 @@ export class MpsgpuBackend extends KernelBackend {
    * segment ramp (MPSGPU_FLUSH_FIRST): a read or sync usually follows, and the GPU idles after it.
    */
   flush(): void {
-    this.flushGraph();
+    // Everything is computed: values tfjs holds are stored, not left virtual (a caller of
+    // mpsgpu.flush() or tf.time wants the work done now).
+    this.flushGraph(false);
     this.segmentBudget = -1;
   }
 
-  private flushGraph(): void {
+  private flushGraph(virtualize = true): void {
     this.checkDevice();
-    this.graph.flush(d => this.upload(d));
+    this.graph.flush(d => this.upload(d), undefined, virtualize);
     if (flags.poolFreeBytes >= 0 && this.runtime.pool.trim(flags.poolFreeBytes) > 0) this.runtime.dropBindGroups();
   }
 

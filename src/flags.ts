@@ -18,6 +18,12 @@ ENV.registerFlag('MPSGPU_FUSION', () => true);
  */
 ENV.registerFlag('MPSGPU_ARENA', () => true);
 
+/**
+ * Elementwise values that tfjs holds (saved for a gradient, or a scope's temporaries at a flush)
+ * stay virtual: recomputed where read instead of stored (src/memory/rematerialize.ts).
+ */
+ENV.registerFlag('MPSGPU_REMATERIALIZE', () => true);
+
 /** Flush when this many nodes are pending. */
 ENV.registerFlag('MPSGPU_FLUSH_THRESHOLD', () => 1024);
 
@@ -77,6 +83,7 @@ export const flags = {
   get eager(): boolean { return ENV.getBool('MPSGPU_EAGER'); },
   get fusion(): boolean { return ENV.getBool('MPSGPU_FUSION'); },
   get arena(): boolean { return ENV.getBool('MPSGPU_ARENA'); },
+  get rematerialize(): boolean { return ENV.getBool('MPSGPU_REMATERIALIZE'); },
   get flushThreshold(): number { return ENV.getNumber('MPSGPU_FLUSH_THRESHOLD'); },
   get flushFirst(): number { return ENV.getNumber('MPSGPU_FLUSH_FIRST'); },
   get flushBytes(): number { return ENV.getNumber('MPSGPU_FLUSH_BYTES'); },

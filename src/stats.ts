@@ -12,6 +12,10 @@ export interface FlushStats {
   fusedGroups: number;
   /** Recorded nodes folded into a fused group's dispatch (each a dispatch saved). */
   nodesFused: number;
+  /** Values made virtual (src/memory/rematerialize.ts): held by tfjs, not stored. */
+  virtualized: number;
+  /** Dispatches added to recompute virtual values of earlier flushes (before fusion). */
+  recomputed: number;
   /** Temporaries placed in arenas (src/memory/arena.ts): computed and dead within the flush. */
   arenaValues: number;
   /** Bytes of the arenas the flush used. */
@@ -54,6 +58,12 @@ export interface Stats {
   gpuMs: number;
   /** Passes past a flush's timestamp capacity, left untimed. */
   untimedPasses: number;
+  /** Values made virtual: held by tfjs, recomputed where read instead of stored. */
+  virtualized: number;
+  /** Their bytes. */
+  virtualBytes: number;
+  /** Recomputations of virtual values added to flushes (before fusion). */
+  recomputed: number;
   /** Temporaries placed in arenas. */
   arenaValues: number;
   /** The largest arena bytes one flush used since the last reset. */
@@ -68,7 +78,7 @@ export interface Stats {
 
 function zero(): Stats {
   return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, fusedGroups: 0, nodesFused: 0, flushes: 0, submissions: 0, uploads: 0,
-          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, arenaValues: 0, peakArenaBytes: 0, lastFlush: null,
+          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, virtualized: 0, virtualBytes: 0, recomputed: 0, arenaValues: 0, peakArenaBytes: 0, lastFlush: null,
           peakAllocatedBytes: 0, peakLiveBytes: 0};
 }
 

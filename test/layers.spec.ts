@@ -10,7 +10,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {describeLazyAndEager, expectClose, randomInts, randomValues} from './util.js';
+import {mpsgpu} from '../src/index.js';
+
+import {describeLazyAndEager, expectClose, randomInts, randomValues, withFlags} from './util.js';
 
 const LOSS_TOL = 1e-3;
 const WEIGHT_TOL = 1e-3;
@@ -140,6 +142,26 @@ describeLazyAndEager('tfjs-layers training parity with cpu', () => {
       expect(gpu.shapes).toEqual(cpu.shapes);
       cpu.weights.forEach((w, i) => expectClose(gpu.weights[i], w, WEIGHT_TOL, `${c.name}: final weight ${i} [${cpu.shapes[i]}]`));
     });
+  }
+});
+
+// A flush every 8 nodes: tfjs still holds most values at each flush (scopes open, values saved for
+// the gradient), so they become virtual (src/memory/rematerialize.ts) and are recomputed where read.
+describe('tfjs-layers training parity with cpu (a flush every 8 nodes: virtual values)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+  for (const c of CASES) {
+    it(`${c.name}: losses per step and final weights match cpu`, withFlags({MPSGPU_FLUSH_THRESHOLD: 8, MPSGPU_FLUSH_FIRST: 0}, async () => {
+      const cpu = await train('cpu', c);
+      mpsgpu.resetStats();
+      const gpu = await train('mpsgpu', c);
+      const s = mpsgpu.stats();
+      expect(s.virtualized).toBeGreaterThan(0);
+      expect(s.recomputed).toBeGreaterThan(0);
+      expectClose(gpu.losses, cpu.losses, LOSS_TOL, `${c.name}: losses per step`);
+      cpu.weights.forEach((w, i) => expectClose(gpu.weights[i], w, WEIGHT_TOL, `${c.name}: final weight ${i} [${cpu.shapes[i]}]`));
+    }));
   }
 });
 

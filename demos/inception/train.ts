@@ -98,6 +98,7 @@ async function main() {
       nodesPerStep: s.nodesRecorded / n, dispatchesPerStep: s.dispatches / n, fusedGroupsPerStep: s.fusedGroups / n,
       nodesFusedPerStep: s.nodesFused / n, flushesPerStep: s.flushes / n, peakAllocatedMiB: s.peakAllocatedBytes / MiB,
       peakLiveMiB: s.peakLiveBytes / MiB, arenaValuesPerStep: s.arenaValues / n, peakArenaMiB: s.peakArenaBytes / MiB,
+      virtualizedPerStep: s.virtualized / n, virtualMiBPerStep: s.virtualBytes / MiB / n, recomputedPerStep: s.recomputed / n,
     };
     console.log(`per step: ${stats.nodesPerStep.toFixed(0)} nodes recorded, ${stats.dispatchesPerStep.toFixed(0)} dispatches ` +
                 `(${stats.fusedGroupsPerStep.toFixed(0)} fused groups folding ${stats.nodesFusedPerStep.toFixed(0)} nodes), ` +
@@ -107,6 +108,8 @@ async function main() {
     console.log(`peak GPU bytes over the timed steps: ${stats.peakAllocatedMiB.toFixed(0)} MiB allocated, ` +
                 `${stats.peakLiveMiB.toFixed(0)} MiB live (ratio ${(s.peakAllocatedBytes / Math.max(1, s.peakLiveBytes)).toFixed(2)}); ` +
                 `${stats.arenaValuesPerStep.toFixed(0)} temporaries per step in arenas, the largest flush's arenas ${stats.peakArenaMiB.toFixed(0)} MiB`);
+    console.log(`virtual values per step: ${stats.virtualizedPerStep.toFixed(0)} (${stats.virtualMiBPerStep.toFixed(0)} MiB never stored), ` +
+                `${stats.recomputedPerStep.toFixed(0)} recomputations`);
     const errors = mpsgpu.device().uncapturedErrors;
     if (errors.length > 0) throw new Error(`WebGPU errors: ${errors.join('; ')}`);
   }

@@ -86,7 +86,7 @@ function absorbIntoReduction(consumer: Node, limits: FusionLimits): {node: Node;
   const producer = data.producer;
   if (consumer.inputs.length !== 1 || !producer || !producer.program.elementwise) return null;
   const p = producer.program.elementwise;
-  if (data.alive || data.pendingReaders !== 1 || producer.outputs.length !== 1 || producer.outputs[0] !== data) return null;
+  if (data.kept || data.pendingReaders !== 1 || producer.outputs.length !== 1 || producer.outputs[0] !== data) return null;
   if (p.outType !== hook.inType || p.expr.type !== p.outType || !sameShape(p.outShape, data.shape)) return null;
   if (p.inputs.length + consumer.outputs.length > limits.maxBuffers || countOps(p) > MAX_OPS) return null;
   // The reduction's own uniforms (outSize, count, …) and the expression's are kept apart.
@@ -121,13 +121,19 @@ function groupNode(producer: Node, consumer: Node, program: (name: string) => Pr
 /** Whether `data`'s producer can merge into `consumer`, its one pending reader: returns the producer. */
 function absorbableProducer(consumer: Node, desc: ElementwiseDesc, slot: number): Node|null {
   const data = consumer.inputs[slot];
+  // Every pending read of it is this consumer's (mul(x, x) reads it twice).
+  const reads = consumer.inputs.filter(d => d === data).length;
+  if (data.pendingReaders !== reads) return null;
+  return mergeableProducer(consumer, desc, slot);
+}
+
+/** The producer of `consumer`'s input `slot`, if its expression can be substituted for the reads. */
+function mergeableProducer(consumer: Node, desc: ElementwiseDesc, slot: number): Node|null {
+  const data = consumer.inputs[slot];
   const producer = data.producer;
   if (!producer || producer === consumer || !producer.program.elementwise) return null;
   // The producer's main output (its further outputs, if it is a fused group, come along).
   if (producer.outputs[0] !== data) return null;
-  // Every pending read of it is this consumer's (mul(x, x) reads it twice).
-  const reads = consumer.inputs.filter(d => d === data).length;
-  if (data.pendingReaders !== reads) return null;
   const p = producer.program.elementwise;
   const input = desc.inputs[slot];
   // Read position for position: same shape, no view, same type as the producer stores.
@@ -159,6 +165,29 @@ function absorbOneProducer(consumer: Node, limits: FusionLimits): {node: Node; p
 }
 
 /**
+ * A node computing `consumer` with the producer of its input `slot` substituted, for a recipe of a
+ * virtual value (src/memory/rematerialize.ts): the producer's output must be a value nothing keeps
+ * (so the result has the consumer's outputs). Null where the two cannot merge within the limits.
+ * Changes nothing in the graph: the producer stays, and may run for its other readers.
+ */
+export function inlineProducer(consumer: Node, slot: number, limits: FusionLimits, maxOps: number): Node|null {
+  const c = consumer.program.elementwise;
+  const producer = c ? mergeableProducer(consumer, c, slot) : null;
+  if (!producer || producer.outputs.length !== 1 || producer.outputs[0].kept) return null;
+  const merged = merge(consumer, producer);
+  const d = merged.desc;
+  if (d.inputs.length + merged.outputs.length > limits.maxBuffers || countOps(d) > Math.min(maxOps, MAX_OPS)) return null;
+  const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
+  return {
+    program: elementwiseProgram(groupName(names), d.expr, d.inputs, d.outShape, d.outType, d.uniforms, d.extraOutputs),
+    inputs: merged.inputs,
+    outputs: merged.outputs,
+    fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
+    fusedNames: names,
+  };
+}
+
+/**
  * The consumer's expression with the producer's substituted for its reads of the intermediate.
  * Outputs: the consumer's, then the intermediate if tfjs still holds it, then the producer's own
  * further outputs.
@@ -186,7 +215,7 @@ function merge(consumer: Node, producer: Node): {desc: ElementwiseDesc; inputs: 
   const expr = rebuild(c.expr, consumerLeaf, name => name, consumerMemo);
   const extraOutputs = c.extraOutputs.map(o => ({expr: rebuild(o.expr, consumerLeaf, name => name, consumerMemo), type: o.type}));
   const outputs = [...consumer.outputs];
-  if (intermediate.alive) {
+  if (intermediate.kept) {
     extraOutputs.push({expr: producerExpr, type: p.outType});
     outputs.push(intermediate);
   }

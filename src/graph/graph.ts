@@ -8,6 +8,7 @@ import {flags} from '../flags.js';
 import {fuseElementwiseChains} from '../fusion/elementwise_chains.js';
 import {Binding, Encoding, Runtime} from '../runtime/runtime.js';
 import {planFlushMemory, reservedBytes} from '../memory/arena.js';
+import {rematerialize} from '../memory/rematerialize.js';
 import {FlushStats, stats} from '../stats.js';
 
 /** Bytes an element takes on the GPU (bool is stored as i32). */
@@ -33,6 +34,14 @@ export class TensorData {
   pendingReaders = 0;
   /** The last submission that used the buffer (-1: none): it is reusable once that completed. */
   lastSubmission = -1;
+  /**
+   * Not stored: recomputed by `program` from `inputs` where it is read (src/memory/rematerialize.ts).
+   */
+  virtual: {program: Program; inputs: TensorData[]}|null = null;
+  /** Read back to the CPU: stored, never virtual. */
+  readBack = false;
+  /** Virtual values computed from this one: while any lives, so must this value (or its recipe). */
+  holds = 0;
   /** complex64: the real and imaginary parts, as tensors of this backend. */
   complexParts: {real: TensorInfo; imag: TensorInfo}|null = null;
 
@@ -40,6 +49,11 @@ export class TensorData {
 
   get bytes(): number {
     return this.size * bytesPerElement(this.dtype);
+  }
+
+  /** The value must be in a buffer after its flush: tfjs or a virtual value holds it, and it is real. */
+  get kept(): boolean {
+    return this.virtual === null && (this.alive || this.holds > 0);
   }
 }
 
@@ -59,6 +73,9 @@ const MAX_ARENA_BYTES = 2 ** 31;
 
 export class Graph {
   private pending: Node[] = [];
+
+  /** The values of tfjs variables (stored, never virtual); set by the backend. */
+  variables: () => Set<TensorData> = () => new Set();
 
   constructor(private runtime: Runtime) {}
 
@@ -90,27 +107,37 @@ export class Graph {
    * Compute what is still needed; returns the submission id (0: nothing was submitted).
    * `beforeSubmit` may add commands (a readback copy) to the same command buffer.
    */
-  flush(upload: (data: TensorData) => void, beforeSubmit?: (encoding: Encoding) => void): number {
+  flush(upload: (data: TensorData) => void, beforeSubmit?: (encoding: Encoding) => void, virtualize = true): number {
     const recorded = this.pending;
     if (recorded.length === 0) return 0;
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingElementwise = 0;
     let nodes = recorded;
-    // Backwards: a node is needed if an output is alive or read by a needed node.
+    const record: FlushStats = {nodes: recorded.length, dispatches: 0, skipped: 0, fusedGroups: 0, nodesFused: 0, virtualized: 0,
+                                recomputed: 0, arenaValues: 0, arenaBytes: 0, arenaValueBytes: 0, poolBytes: 0, gpuMs: null};
+    if (virtualize && flags.rematerialize && !flags.eager) {
+      const variables = this.variables();
+      const r = rematerialize(nodes, d => variables.has(d), this.fusionLimits);
+      nodes = r.nodes;
+      record.virtualized = r.virtualized;
+      record.recomputed = r.recomputed;
+      stats.virtualized += r.virtualized;
+      stats.virtualBytes += r.virtualBytes;
+      stats.recomputed += r.recomputed;
+    }
+    // Backwards: a node is needed if an output is kept or read by a needed node.
     let needed = new Array<boolean>(nodes.length).fill(false);
     const neededData = new Set<TensorData>();
     for (let i = nodes.length - 1; i >= 0; --i) {
       const node = nodes[i];
-      if (node.outputs.some(o => o.alive || neededData.has(o))) {
+      if (node.outputs.some(o => o.kept || neededData.has(o))) {
         needed[i] = true;
         for (const input of node.inputs) neededData.add(input);
       }
     }
-    const record: FlushStats = {nodes: recorded.length, dispatches: 0, skipped: 0, fusedGroups: 0, nodesFused: 0,
-                                 arenaValues: 0, arenaBytes: 0, arenaValueBytes: 0, poolBytes: 0, gpuMs: null};
     if (flags.fusion) {
-      const fused = fuseElementwiseChains(nodes, needed, {maxBuffers: this.runtime.device.limits.maxStorageBuffersPerShaderStage});
+      const fused = fuseElementwiseChains(nodes, needed, this.fusionLimits);
       nodes = fused.nodes;
       needed = fused.needed;
       record.fusedGroups = fused.groups;
@@ -141,11 +168,11 @@ export class Graph {
       }
       for (const output of node.outputs) {
         output.producer = null;
-        this.releaseIfDead(output, encoding);
+        this.settle(output, encoding);
       }
       for (const input of node.inputs) {
         input.pendingReaders--;
-        this.releaseIfDead(input, encoding);
+        this.settle(input, encoding);
       }
     }
     if (beforeSubmit) beforeSubmit(encoding);
@@ -191,6 +218,10 @@ export class Graph {
     return buffers;
   }
 
+  private get fusionLimits() {
+    return {maxBuffers: this.runtime.device.limits.maxStorageBuffersPerShaderStage};
+  }
+
   private encode(node: Node, encoding: Encoding) {
     const pool = this.runtime.pool;
     const outputs = node.outputs.map(o => {
@@ -210,21 +241,42 @@ export class Graph {
     return {buffer, offset: 0, size: 0};
   }
 
-  /** A value nobody holds or will read gives its buffer back for reuse later in this flush. */
-  private releaseIfDead(data: TensorData, encoding: Encoding) {
-    if (data.alive || data.pendingReaders > 0 || data.producer !== null || data.buffer === null) return;
-    if (data.inArena) {
-      // The arena goes back whole after the submission.
+  /**
+   * A value no pending node reads or writes: its buffer goes back unless it is kept (for reuse later
+   * in the flush being encoded, if any), and a dead virtual value that nothing holds lets go of
+   * its inputs.
+   */
+  settle(data: TensorData, encoding: Encoding|null) {
+    if (data.pendingReaders > 0 || data.producer !== null) return;
+    if (data.buffer !== null && !data.kept) {
+      if (data.inArena) {
+        // The arena goes back whole after the submission.
+        data.inArena = false;
+        data.offset = 0;
+      } else if (encoding && encoding.used.has(data.buffer)) {
+        this.runtime.pool.releaseInEncoder(data.buffer);
+      } else {
+        this.runtime.pool.release(data.buffer, data.lastSubmission, this.runtime.completed);
+      }
       data.buffer = null;
-      data.inArena = false;
-      data.offset = 0;
-      return;
     }
-    if (encoding.used.has(data.buffer)) {
-      this.runtime.pool.releaseInEncoder(data.buffer);
-    } else {
-      this.runtime.pool.release(data.buffer, data.lastSubmission, this.runtime.completed);
+    if (data.virtual !== null && !data.alive && data.holds === 0) {
+      const inputs = data.virtual.inputs;
+      data.virtual = null;
+      for (const x of inputs) {
+        x.holds--;
+        this.settle(x, encoding);
+      }
     }
-    data.buffer = null;
+  }
+
+  /** Make a virtual value real (it is about to be read back): record its computation. */
+  realize(data: TensorData) {
+    const v = data.virtual;
+    if (v === null) return;
+    data.virtual = null;
+    this.record({program: v.program, inputs: v.inputs, outputs: [data]});
+    // The pending node now keeps the inputs.
+    for (const x of v.inputs) x.holds--;
   }
 }

@@ -120,7 +120,7 @@ export function planFlushMemory(nodes: Node[], needed: boolean[], align: number,
     const node = nodes[i];
     let colour = -1;
     node.outputs.forEach((d, output) => {
-      if (d.alive || d.buffer !== null || d.size === 0) return;
+      if (d.kept || d.buffer !== null || d.size === 0) return;
       if (colour < 0) {
         colour = 0;
         const taken = new Set(node.inputs.map(x => colourOf.get(x) ?? -1));

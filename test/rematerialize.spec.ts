@@ -1,0 +1,151 @@
+// Specs of virtual values (src/memory/rematerialize.ts): elementwise results that tfjs holds at a
+// flush are not stored but recomputed where read (by an elementwise reader inside its kernel, by
+// others into a temporary), their inputs stay while they live, variables are always stored, and
+// chains of virtual values do not grow across flushes. A budget flush (MPSGPU_FLUSH_THRESHOLD)
+// cuts segments while tfjs still holds the values.
+import * as tf from '@tensorflow/tfjs-core';
+
+import {mpsgpu} from '../src/index.js';
+import {sizeClass} from '../src/memory/pool.js';
+import {bytesInGpu, expectMatchesCpu, randomValues, withFlags} from './util.js';
+
+/** A flush after every `n` recorded nodes, no ramp. */
+const every = (n: number) => ({MPSGPU_FLUSH_THRESHOLD: n, MPSGPU_FLUSH_FIRST: 0, MPSGPU_MAX_IN_FLIGHT: 64});
+
+/** Uploads `ts` (a read on the CPU does not), so that byte counts start with them on the GPU. */
+async function upload(...ts: tf.Tensor[]) {
+  for (const t of ts) {
+    const copy = t.neg();
+    await copy.data();
+    copy.dispose();
+  }
+  await mpsgpu.sync();
+}
+
+function expectValues(got: ArrayLike<number>, want: (i: number) => number, what: string) {
+  for (let i = 0; i < got.length; ++i) expect(Math.abs(got[i] - want(i))).toBeLessThan(1e-5, `${what} [${i}]`);
+}
+
+describe('mpsgpu virtual values', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  it('a held elementwise result is not stored, and reads recompute it', withFlags(every(2), async () => {
+    const xv = randomValues(256, 1);
+    const x = tf.tensor(xv);
+    await upload(x);
+    const before = bytesInGpu();
+    mpsgpu.resetStats();
+    // Two nodes: the budget flushes while the tidy still holds x - 1.
+    const y = tf.tidy(() => x.sub(1).relu());
+    expect(mpsgpu.stats().flushes).toBe(0);
+    expect(mpsgpu.stats().virtualized).toBe(2);
+    expect(bytesInGpu()).toBe(before);
+    // An elementwise reader computes y inside its own kernel: one dispatch.
+    const z = y.mul(3);
+    expectValues(await z.data(), i => 3 * Math.max(0, xv[i] - 1), 'z');
+    expect(mpsgpu.stats().dispatches).toBe(1);
+    expect(mpsgpu.stats().recomputed).toBe(2);
+    // Reading y itself stores it.
+    expectValues(await y.data(), i => Math.max(0, xv[i] - 1), 'y');
+    tf.dispose([x, y, z]);
+  }));
+
+  it('a convolution reading a virtual value gets it computed into a temporary', withFlags(every(2), async () => {
+    const x = tf.tensor4d(randomValues(2 * 6 * 6 * 3, 2), [2, 6, 6, 3]);
+    const w = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 3), [3, 3, 3, 4]);
+    await upload(x, w);
+    mpsgpu.resetStats();
+    const y = tf.tidy(() => x.mul(0.5).add(0.25)) as tf.Tensor4D;
+    expect(mpsgpu.stats().virtualized).toBe(2);
+    const before = bytesInGpu();
+    const z = tf.conv2d(y, w, 1, 'same');
+    await z.data();
+    // The recomputation's output lived in an arena of that flush; only z stays.
+    expect(bytesInGpu() - before).toBe(sizeClass(2 * 6 * 6 * 4 * 4));
+    expect(mpsgpu.stats().recomputed).toBeGreaterThan(0);
+    await expectMatchesCpu(() => tf.conv2d(x.mul(0.5).add(0.25) as tf.Tensor4D, w, 1, 'same'), 1e-4);
+    const cpuZ = await z.data();
+    const again = tf.conv2d(y, w, 1, 'same');
+    expect(Array.from(await again.data())).toEqual(Array.from(cpuZ));
+    tf.dispose([x, w, y, z, again]);
+  }));
+
+  it('inputs stay while a virtual value lives, and go with it', withFlags(every(1), async () => {
+    const x = tf.tensor(randomValues(1024, 4));
+    await upload(x);
+    const base = bytesInGpu();
+    const y = x.exp();
+    expect(mpsgpu.stats().virtualized).toBeGreaterThan(0);
+    x.dispose();
+    // x's buffer stays: y is computed from it.
+    expect(bytesInGpu()).toBe(base);
+    const yv = await y.data();
+    expect(yv[0]).toBeCloseTo(Math.exp(randomValues(1, 4)[0]), 4);
+    y.dispose();
+    expect(bytesInGpu()).toBe(base - 4096);
+  }));
+
+  it('a gradient\'s temporaries are recomputed inside the recipe: relu\'(x)·dy holds x and dy only', withFlags(every(3), async () => {
+    const x = tf.tensor(randomValues(4096, 5));
+    const dy = tf.tensor(randomValues(4096, 6));
+    await upload(x, dy);
+    const base = bytesInGpu();
+    mpsgpu.resetStats();
+    // step(x) is a temporary that dies with the tidy, before the flush (at the third node); the
+    // product is held, and its recipe computes step(x) itself.
+    const dx = tf.tidy(() => dy.mul(tf.step(x)));
+    const other = x.add(2);
+    expect(mpsgpu.stats().virtualized).toBe(2);
+    expect(bytesInGpu()).toBe(base);
+    const xv = await x.data(), dyv = await dy.data();
+    expectValues(await dx.data(), i => (xv[i] > 0 ? dyv[i] : 0), 'dx');
+    // One recomputation (of step(x)·dy together): one dispatch.
+    expect(mpsgpu.stats().dispatches).toBe(1);
+    tf.dispose([x, dy, dx, other]);
+  }));
+
+  it('variables are stored, never virtual', withFlags(every(2), async () => {
+    const x = tf.tensor(randomValues(512, 7));
+    const v = tf.variable(x);
+    await upload(x);
+    mpsgpu.resetStats();
+    // One node, pending when assign makes it the variable's value; the second node flushes both.
+    tf.tidy(() => { v.assign(v.add(1)); });
+    const other = x.neg();
+    // Only the other result is virtual.
+    expect(mpsgpu.stats().virtualized).toBe(1);
+    mpsgpu.resetStats();
+    const xv = await x.data();
+    expectValues(await v.data(), i => xv[i] + 1, 'v');
+    expect(mpsgpu.stats().dispatches).toBe(0);
+    tf.dispose([x, v, other]);
+  }));
+
+  it('chains of held values do not grow across flushes', withFlags(every(1), async () => {
+    const x = tf.tensor(randomValues(256, 8));
+    const xv = await x.data();
+    const chain: tf.Tensor[] = [x];
+    for (let i = 0; i < 30; ++i) chain.push(chain[chain.length - 1].add(1));
+    await mpsgpu.sync();
+    mpsgpu.resetStats();
+    // Each value is virtual or stored; a virtual one is computed from a stored one.
+    expectValues(await chain[30].data(), i => xv[i] + 30, 'last');
+    expect(mpsgpu.stats().recomputed).toBeLessThanOrEqual(1);
+    expect(mpsgpu.stats().dispatches).toBeLessThanOrEqual(1);
+    tf.dispose(chain);
+  }));
+
+  it('MPSGPU_REMATERIALIZE=false stores every held value', withFlags({...every(2), MPSGPU_REMATERIALIZE: false}, async () => {
+    const x = tf.tensor(randomValues(256, 9));
+    await upload(x);
+    const before = bytesInGpu();
+    mpsgpu.resetStats();
+    const y = tf.tidy(() => x.sub(1).relu());
+    expect(mpsgpu.stats().virtualized).toBe(0);
+    await mpsgpu.sync();
+    expect(bytesInGpu() - before).toBe(1024);
+    tf.dispose([x, y]);
+  }));
+});
