@@ -3,7 +3,7 @@
 // shape), a second gathers, for every dx element, the dy of the windows whose max it is. (A single
 // gather pass finding each covering window's maximum again reads about ⌈f/s⌉²·f² inputs per dx
 // element instead of f²/s² + 2⌈f/s⌉²; measured slower, see poolGradProgram.) Both passes take 4
-// channels per invocation where C % 4 == 0 (kernels/pool_programs.ts).
+// channels per invocation where C % 4 == 0, and several pixels of a row (kernels/pool_programs.ts).
 // AvgPoolGrad divides by the whole filter size (padding included), as tfjs-backend-cpu does.
 import {AvgPoolGrad, AvgPoolGradAttrs, backend_util, KernelConfig, MaxPoolGrad, MaxPoolGradAttrs, TensorInfo} from '@tensorflow/tfjs-core';
 
