@@ -248,8 +248,10 @@ describe('mpsgpu backend', () => {
         pending('the adapter has no timestamp-query');
         return;
       }
-      const a = tf.tensor(randomValues(512 * 512, 8), [512, 512]);
-      const b = tf.tensor(randomValues(512 * 512, 9), [512, 512]);
+      // Large enough to span several timestamp quanta: Dawn rounds timestamps (to 65.5 µs seen on
+      // an H200), and a 512² product there often began and ended within one.
+      const a = tf.tensor(randomValues(1024 * 2048, 8), [1024, 2048]);
+      const b = tf.tensor(randomValues(2048 * 1024, 9), [2048, 1024]);
       await mpsgpu.sync();
       mpsgpu.resetStats();
       const t0 = performance.now();
@@ -266,7 +268,7 @@ describe('mpsgpu backend', () => {
         expect(v.ms).toBeGreaterThanOrEqual(0);
         total += v.ms;
       }
-      // 512³ multiply-adds take a measurable time on any adapter, and less than the wall time.
+      // 2·1024²·2048 flops take a measurable time on any adapter, and less than the wall time.
       expect(total).toBeGreaterThan(0);
       expect(total).toBeLessThan(wall);
       expect(mpsgpu.stats().gpuMs).toBeCloseTo(total, 6);

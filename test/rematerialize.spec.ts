@@ -123,18 +123,80 @@ describe('mpsgpu virtual values', () => {
     tf.dispose([x, v, other]);
   }));
 
-  it('chains of held values do not grow across flushes', withFlags(every(1), async () => {
-    const x = tf.tensor(randomValues(256, 8));
-    const xv = await x.data();
-    const chain: tf.Tensor[] = [x];
-    for (let i = 0; i < 30; ++i) chain.push(chain[chain.length - 1].add(1));
-    await mpsgpu.sync();
+  it('a variable assigned a virtual value stores it at the next flush', withFlags(every(1), async () => {
+    const x = tf.tensor(randomValues(512, 10));
+    const v = tf.variable(x);
+    await upload(x);
     mpsgpu.resetStats();
-    // Each value is virtual or stored; a virtual one is computed from a stored one.
-    expectValues(await chain[30].data(), i => xv[i] + 30, 'last');
-    expect(mpsgpu.stats().recomputed).toBeLessThanOrEqual(1);
-    expect(mpsgpu.stats().dispatches).toBeLessThanOrEqual(1);
+    const t = x.mul(2);
+    expect(mpsgpu.stats().virtualized).toBe(1);
+    v.assign(t);
+    const other = x.neg();
+    mpsgpu.resetStats();
+    const xv = await x.data();
+    expectValues(await v.data(), i => 2 * xv[i], 'v');
+    expect(mpsgpu.stats().dispatches).toBe(0);
+    tf.dispose([x, v, t, other]);
+  }));
+
+  it('explicit flushes compute the readers of virtual values', withFlags(every(1), async () => {
+    const x = tf.tensor(randomValues(256, 11));
+    await upload(x);
+    const y = x.mul(3);
+    expect(mpsgpu.stats().virtualized).toBeGreaterThan(0);
+    // tf.time flushes explicitly (no budget flush before): the reader of y runs in it.
+    tf.env().set('MPSGPU_FLUSH_THRESHOLD', 1024);
+    let z: tf.Tensor|null = null;
+    await tf.time(() => { z = y.add(1); });
+    mpsgpu.resetStats();
+    const xv = await x.data();
+    expectValues(await z!.data(), i => 3 * xv[i] + 1, 'z');
+    expect(mpsgpu.stats().dispatches).toBe(0);
+    tf.dispose([x, y, z!]);
+  }));
+
+  it('recipes substitute virtual values of earlier flushes, up to a bounded size', withFlags(every(1), async () => {
+    const x = tf.tensor(randomValues(256, 8));
+    await upload(x);
+    const xv = await x.data();
+    const base = bytesInGpu();
+    mpsgpu.resetStats();
+    const chain: tf.Tensor[] = [x];
+    for (let i = 0; i < 200; ++i) chain.push(chain[chain.length - 1].add(1));
+    const s = mpsgpu.stats();
+    // Most are virtual; a recipe grows to its limit of operations, then a value is stored.
+    expect(s.virtualized).toBeGreaterThan(150);
+    const stored = (bytesInGpu() - base) / 1024;
+    expect(stored).toBeGreaterThan(0);
+    expect(stored).toBeLessThan(20);
+    mpsgpu.resetStats();
+    // The last value: computed by its recipe from the nearest stored one, in one dispatch.
+    expectValues(await chain[200].data(), i => xv[i] + 200, 'last');
+    expect(mpsgpu.stats().dispatches).toBe(1);
     tf.dispose(chain);
+  }));
+
+  it('a training loop holds the same GPU bytes every step (recipes let go of their inputs)', withFlags(every(4), async () => {
+    const w1 = tf.variable(tf.tensor2d(randomValues(64 * 32, 12, -0.3, 0.3), [64, 32]));
+    const w2 = tf.variable(tf.tensor2d(randomValues(32 * 4, 13, -0.3, 0.3), [32, 4]));
+    const x = tf.tensor2d(randomValues(16 * 64, 14), [16, 64]);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4);
+    const optimizer = tf.train.adam(0.01);
+    mpsgpu.resetStats();
+    const bytes: number[] = [];
+    const losses: number[] = [];
+    for (let step = 0; step < 8; ++step) {
+      const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, x.matMul(w1).relu().matMul(w2)) as tf.Scalar, true)!;
+      losses.push((await loss.data())[0]);
+      loss.dispose();
+      await mpsgpu.sync();
+      bytes.push(bytesInGpu());
+    }
+    expect(mpsgpu.stats().virtualized).toBeGreaterThan(0);
+    expect(losses[7]).toBeLessThan(losses[0]);
+    expect(bytes[7]).toBe(bytes[3]);
+    optimizer.dispose();
+    tf.dispose([w1, w2, x, y]);
   }));
 
   it('MPSGPU_REMATERIALIZE=false stores every held value', withFlags({...every(2), MPSGPU_REMATERIALIZE: false}, async () => {

@@ -37,7 +37,7 @@ export class TensorData {
   /**
    * Not stored: recomputed by `program` from `inputs` where it is read (src/memory/rematerialize.ts).
    */
-  virtual: {program: Program; inputs: TensorData[]}|null = null;
+  virtual: Omit<Node, 'outputs'>|null = null;
   /** Read back to the CPU: stored, never virtual. */
   readBack = false;
   /** Virtual values computed from this one: while any lives, so must this value (or its recipe). */
@@ -116,16 +116,14 @@ export class Graph {
     let nodes = recorded;
     const record: FlushStats = {nodes: recorded.length, dispatches: 0, skipped: 0, fusedGroups: 0, nodesFused: 0, virtualized: 0,
                                 recomputed: 0, arenaValues: 0, arenaBytes: 0, arenaValueBytes: 0, poolBytes: 0, gpuMs: null};
-    if (virtualize && flags.rematerialize && !flags.eager) {
-      const variables = this.variables();
-      const r = rematerialize(nodes, d => variables.has(d), this.fusionLimits);
-      nodes = r.nodes;
-      record.virtualized = r.virtualized;
-      record.recomputed = r.recomputed;
-      stats.virtualized += r.virtualized;
-      stats.virtualBytes += r.virtualBytes;
-      stats.recomputed += r.recomputed;
-    }
+    // Always, even when no new value may become virtual: a node may read one an earlier flush made.
+    const remat = rematerialize(nodes, flags.eager ? new Set() : this.variables(), virtualize && flags.rematerialize && !flags.eager, this.fusionLimits);
+    nodes = remat.nodes;
+    record.virtualized = remat.virtualized;
+    record.recomputed = remat.recomputed;
+    stats.virtualized += remat.virtualized;
+    stats.virtualBytes += remat.virtualBytes;
+    stats.recomputed += remat.recomputed;
     // Backwards: a node is needed if an output is kept or read by a needed node.
     let needed = new Array<boolean>(nodes.length).fill(false);
     const neededData = new Set<TensorData>();
@@ -175,6 +173,9 @@ export class Graph {
         this.settle(input, encoding);
       }
     }
+    // Values fusion absorbed (their readers now read what they were computed from) are in no node
+    // of the fused segment: a dead virtual one among them lets go of its inputs here.
+    for (const node of remat.nodes) for (const d of node.inputs) this.settle(d, encoding);
     if (beforeSubmit) beforeSubmit(encoding);
     const id = encoding.submit();
     for (const arena of arenas) pool.release(arena, id > 0 ? id : -1, this.runtime.completed);
@@ -275,7 +276,7 @@ export class Graph {
     const v = data.virtual;
     if (v === null) return;
     data.virtual = null;
-    this.record({program: v.program, inputs: v.inputs, outputs: [data]});
+    this.record({...v, outputs: [data]});
     // The pending node now keeps the inputs.
     for (const x of v.inputs) x.holds--;
   }

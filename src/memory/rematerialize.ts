@@ -13,9 +13,10 @@
 //  - its inputs must be held by tfjs when it is created, virtual values of the same flush, or small
 //    (at most 1/16 of its size); a larger temporary of the same flush that is elementwise is
 //    recomputed inside its recipe instead (a gradient's step(x) in relu'(x)·dy);
-//  - a value computed from a virtual of an earlier flush is stored, so chains of virtual values
-//    never grow across steps;
-//  - variables' values are stored (an optimizer's new moments would otherwise chain every step).
+//  - a virtual value of an earlier flush that it reads is substituted into its recipe (the
+//    backward pass reads the forward's virtual values), and recipes have at most RECIPE_OPS
+//    operations: beyond that the value is stored, so chains stay short;
+//  - variables' values are stored (read every step, they would be recomputed every step).
 import {FusionLimits, inlineProducer} from '../fusion/elementwise_chains.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
@@ -36,51 +37,61 @@ export interface RematerializeResult {
 }
 
 /**
- * Nodes that recompute the virtual values `nodes` read, each inserted before its first reader
- * (inputs of those that are virtual too, before them), then virtual values chosen among the
- * recorded elementwise nodes. `isVariable`: the value is a variable's.
+ * The segment with what virtual values need: variables' values that are virtual stored first (a
+ * value tfjs assigned to a variable after the flush that made it virtual: read every step, its
+ * recipe would otherwise hold the previous step's tensors), nodes recomputing the virtual values
+ * `nodes` read inserted before their first readers (inputs of those that are virtual too, before
+ * them); then, if `virtualize`, new virtual values chosen among the recorded elementwise nodes.
  */
-export function rematerialize(nodes: Node[], isVariable: (d: TensorData) => boolean, limits: FusionLimits): RematerializeResult {
+export function rematerialize(nodes: Node[], variables: Set<TensorData>, virtualize: boolean, limits: FusionLimits): RematerializeResult {
   const out: Node[] = [];
   const recomputes = new Set<Node>();
-  const insert = (d: TensorData) => {
+  const insert = (d: TensorData, recompute: boolean) => {
     if (d.virtual === null || d.producer !== null) return;
-    const node: Node = {program: d.virtual.program, inputs: d.virtual.inputs, outputs: [d]};
+    const node: Node = {...d.virtual, outputs: [d]};
     d.producer = node;
     for (const x of node.inputs) {
-      insert(x);
+      insert(x, true);
       x.pendingReaders++;
     }
-    recomputes.add(node);
+    if (recompute) {
+      recomputes.add(node);
+    } else {
+      // Stored from now on: the pending node keeps its inputs instead.
+      d.virtual = null;
+      for (const x of node.inputs) x.holds--;
+    }
     out.push(node);
   };
+  for (const v of variables) insert(v, false);
   for (const node of nodes) {
-    for (const d of node.inputs) insert(d);
+    for (const d of node.inputs) insert(d, true);
     out.push(node);
   }
-  let virtualized = 0, virtualBytes = 0;
+  const result = {nodes: out, recomputed: recomputes.size, virtualized: 0, virtualBytes: 0};
+  if (!virtualize) return result;
   const madeHere = new Set<TensorData>();
   for (const node of out) {
     const program = node.program;
     if (recomputes.has(node) || !program.elementwise || program.elementwise.extraOutputs.length > 0 || node.outputs.length !== 1) continue;
     const d = node.outputs[0];
-    if (!d.alive || d.virtual !== null || d.readBack || d.dtype === 'complex64' || isVariable(d)) continue;
+    if (!d.alive || d.virtual !== null || d.readBack || d.dtype === 'complex64' || variables.has(d)) continue;
     const holdable = (x: TensorData) => (x.virtual === null ? x.alive || x.holds > 0 || x.bytes * SMALL_FRACTION <= d.bytes : madeHere.has(x));
     // The recipe: the node, with the producers of temporaries it cannot hold substituted in.
     let recipe: Node|null = node;
     for (;;) {
       const slot: number = recipe.inputs.findIndex(x => !holdable(x));
       if (slot < 0) break;
-      // A virtual value of an earlier flush is recomputed, never substituted (chains stay short).
-      recipe = recipe.inputs[slot].virtual === null ? inlineProducer(recipe, slot, limits, RECIPE_OPS) : null;
+      recipe = inlineProducer(recipe, slot, limits, RECIPE_OPS);
       if (!recipe) break;
     }
     if (!recipe) continue;
-    d.virtual = {program: recipe.program, inputs: recipe.inputs};
+    // fusedFrom keeps uniform names apart when a later recipe substitutes this one.
+    d.virtual = {program: recipe.program, inputs: recipe.inputs, fusedFrom: recipe.fusedFrom, fusedNames: recipe.fusedNames};
     for (const x of recipe.inputs) x.holds++;
     madeHere.add(d);
-    virtualized++;
-    virtualBytes += d.bytes;
+    result.virtualized++;
+    result.virtualBytes += d.bytes;
   }
-  return {nodes: out, recomputed: recomputes.size, virtualized, virtualBytes};
+  return result;
 }
