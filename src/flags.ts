@@ -24,6 +24,14 @@ ENV.registerFlag('MPSGPU_ARENA', () => true);
  */
 ENV.registerFlag('MPSGPU_REMATERIALIZE', () => true);
 
+/**
+ * While mpsgpu is active, the backward pass (engine.gradients: tf.grad, optimizer.minimize,
+ * model.fit) disposes each tape node's output gradients and saved tensors once its gradient has
+ * run, instead of all at the end (src/backward.ts): activations go as the backward pass reaches
+ * them. Off: tfjs-core's own engine.gradients.
+ */
+ENV.registerFlag('MPSGPU_RELEASE_BACKWARD', () => true);
+
 /** Flush when this many nodes are pending. */
 ENV.registerFlag('MPSGPU_FLUSH_THRESHOLD', () => 1024);
 
@@ -84,6 +92,7 @@ export const flags = {
   get fusion(): boolean { return ENV.getBool('MPSGPU_FUSION'); },
   get arena(): boolean { return ENV.getBool('MPSGPU_ARENA'); },
   get rematerialize(): boolean { return ENV.getBool('MPSGPU_REMATERIALIZE'); },
+  get releaseBackward(): boolean { return ENV.getBool('MPSGPU_RELEASE_BACKWARD'); },
   get flushThreshold(): number { return ENV.getNumber('MPSGPU_FLUSH_THRESHOLD'); },
   get flushFirst(): number { return ENV.getNumber('MPSGPU_FLUSH_FIRST'); },
   get flushBytes(): number { return ENV.getNumber('MPSGPU_FLUSH_BYTES'); },

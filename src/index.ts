@@ -8,6 +8,7 @@ import {kernelConfigs} from '../kernels/index.js';
 import {momentsOp} from '../kernels/moments.js';
 import {MpsgpuBackend} from './backend.js';
 import {acquireDevice, hasDevicePlatform, MpsgpuDevice, onDeviceLost, setDevicePlatform} from './device.js';
+import {installBackwardRelease} from './backward.js';
 import {installGradients} from './gradients.js';
 import {kernelGpuTimes} from './runtime/gpu_timer.js';
 import {resetStats, setPeaks, snapshotStats, Stats} from './stats.js';
@@ -21,6 +22,7 @@ if (!hasDevicePlatform() && typeof navigator !== 'undefined' && (navigator as Na
 }
 
 installGradients(BACKEND_NAME);
+installBackwardRelease(BACKEND_NAME);
 
 registerBackend(BACKEND_NAME, async () => {
   installGradients(BACKEND_NAME);

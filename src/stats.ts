@@ -49,6 +49,10 @@ export interface Stats {
   readbacks: number;
   /** Pipelines created (each distinct shader once). */
   pipelinesCompiled: number;
+  /** GPU buffers the pool created. */
+  buffersCreated: number;
+  /** Free GPU buffers the pool destroyed (trimmed: MPSGPU_POOL_FREE_BYTES). */
+  buffersDestroyed: number;
   /** Dispatches that reused a cached bind group (same layout, buffers and uniform range). */
   bindGroupsReused: number;
   /**
@@ -78,7 +82,8 @@ export interface Stats {
 
 function zero(): Stats {
   return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, fusedGroups: 0, nodesFused: 0, flushes: 0, submissions: 0, uploads: 0,
-          readbacks: 0, pipelinesCompiled: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0, virtualized: 0, virtualBytes: 0, recomputed: 0, arenaValues: 0, peakArenaBytes: 0, lastFlush: null,
+          readbacks: 0, pipelinesCompiled: 0, buffersCreated: 0, buffersDestroyed: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0,
+          virtualized: 0, virtualBytes: 0, recomputed: 0, arenaValues: 0, peakArenaBytes: 0, lastFlush: null,
           peakAllocatedBytes: 0, peakLiveBytes: 0};
 }
 

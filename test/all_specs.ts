@@ -3,6 +3,7 @@ import './backend.spec.js';
 import './fusion.spec.js';
 import './arena.spec.js';
 import './rematerialize.spec.js';
+import './backward.spec.js';
 import './codegen.spec.js';
 import './elementwise.spec.js';
 import './shape.spec.js';

@@ -104,7 +104,8 @@ async function main() {
                 `(${stats.fusedGroupsPerStep.toFixed(0)} fused groups folding ${stats.nodesFusedPerStep.toFixed(0)} nodes), ` +
                 `${stats.flushesPerStep.toFixed(1)} flushes, ${(s.submissions / n).toFixed(1)} submissions, ` +
                 `${(s.uploads / n).toFixed(1)} uploads, ${(s.readbacks / n).toFixed(1)} readbacks, ` +
-                `${(s.bindGroupsReused / n).toFixed(0)} bind groups reused`);
+                `${(s.bindGroupsReused / n).toFixed(0)} bind groups reused, ` +
+                `${(s.buffersCreated / n).toFixed(0)} buffers created and ${(s.buffersDestroyed / n).toFixed(0)} destroyed`);
     console.log(`peak GPU bytes over the timed steps: ${stats.peakAllocatedMiB.toFixed(0)} MiB allocated, ` +
                 `${stats.peakLiveMiB.toFixed(0)} MiB live (ratio ${(s.peakAllocatedBytes / Math.max(1, s.peakLiveBytes)).toFixed(2)}); ` +
                 `${stats.arenaValuesPerStep.toFixed(0)} temporaries per step in arenas, the largest flush's arenas ${stats.peakArenaMiB.toFixed(0)} MiB`);

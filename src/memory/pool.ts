@@ -57,6 +57,7 @@ export class BufferPool {
       return list.pop()!;
     }
     const buffer = this.device.createBuffer({size, usage: this.usage});
+    stats.buffersCreated++;
     this.sizes.set(buffer, size);
     this.allocatedBytes += size;
     stats.peakAllocatedBytes = Math.max(stats.peakAllocatedBytes, this.allocatedBytes);
@@ -145,6 +146,7 @@ export class BufferPool {
         this.sizes.delete(buffer);
         this.freeBytes -= size;
         this.allocatedBytes -= size;
+        stats.buffersDestroyed++;
         destroyed++;
       }
     }
