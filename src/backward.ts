@@ -11,10 +11,19 @@
 // Not released: the gradients of y and of the xs (returned), a gradient that another tensor's entry
 // still refers to (a gradient function may pass dy through), and anything while an outer gradient
 // is being recorded (higher-order gradients read the inner backward pass's tensors).
-import {add, engine, ones, Tensor, util} from '@tensorflow/tfjs-core';
-import {getFilteredNodesXToY, TapeNode} from '@tensorflow/tfjs-core/dist/tape';
+import {add, engine, NamedTensorMap, ones, Tensor, util} from '@tensorflow/tfjs-core';
 
 import {flags} from './flags.js';
+
+/** A node of tfjs-core's tape (tape.ts, 4.22). */
+interface TapeNode {
+  id: number;
+  kernelName: string;
+  outputs: Tensor[];
+  inputs: NamedTensorMap;
+  gradient?: (dys: Tensor[]) => Record<string, () => Tensor>;
+  saved?: Tensor[];
+}
 
 /** The parts of tfjs-core's Engine (4.22) that engine.gradients uses. */
 interface EngineInternals {
@@ -49,7 +58,7 @@ const gradientsReleasing: Gradients = function(f, xs, dy, allowNoGradients = fal
   if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
   const y = this.scopedRun(() => this.startTape(), () => this.endTape(), () => this.tidy('forward', f));
   util.assert(y instanceof Tensor, () => 'The result y returned by f() must be a tensor.');
-  const filteredTape = getFilteredNodesXToY(this.state.activeTape!, xs, y);
+  const filteredTape = nodesFromXToY(this.state.activeTape!, xs, y);
   if (!allowNoGradients && filteredTape.length === 0 && xs.length > 0) {
     throw new Error('Cannot compute gradient of y=f(x) with respect to x. Make sure ' +
                     'that the f you passed encloses all operations that lead from x ' +
@@ -71,6 +80,37 @@ const gradientsReleasing: Gradients = function(f, xs, dy, allowNoGradients = fal
     return {value: y, grads};
   });
 };
+
+/**
+ * The tape nodes on a path from an x to y, each with only its inputs that depend on an x (what
+ * tfjs-core's getFilteredNodesXToY computes; its module is not importable from Node's ESM).
+ */
+function nodesFromXToY(tape: TapeNode[], xs: Tensor[], y: Tensor): TapeNode[] {
+  const fromX = new Set(xs.map(x => x.id));
+  const nodesFromX = new Set<number>();
+  for (const node of tape) {
+    if (Object.values(node.inputs).some(t => fromX.has(t.id))) {
+      for (const o of node.outputs) fromX.add(o.id);
+      nodesFromX.add(node.id);
+    }
+  }
+  const toY = new Set([y.id]);
+  const nodesToY = new Set<number>();
+  for (let i = tape.length - 1; i >= 0; i--) {
+    const node = tape[i];
+    const inputs = Object.values(node.inputs);
+    // As tfjs-core: a node without inputs does not count as leading to y.
+    if (inputs.length > 0 && node.outputs.some(o => toY.has(o.id))) {
+      for (const t of inputs) toY.add(t.id);
+      nodesToY.add(node.id);
+    }
+  }
+  return tape.filter(node => nodesFromX.has(node.id) && nodesToY.has(node.id)).map(node => {
+    const inputs: NamedTensorMap = {};
+    for (const name in node.inputs) if (fromX.has(node.inputs[name].id)) inputs[name] = node.inputs[name];
+    return {...node, inputs, outputs: node.outputs};
+  });
+}
 
 /** Accumulated gradients by tensor id, counting the entries that refer to each tensor. */
 class GradientMap {
