@@ -178,12 +178,30 @@ export class MpsgpuBackend extends KernelBackend {
   /** Record `program` reading `inputs` and writing one new tensor per output spec. */
   runProgramMulti(program: Program, inputs: TensorInfo[], outputs: OutputSpec[]): TensorInfo[] {
     this.checkDevice();
+    this.checkBindable(program.name, inputs, outputs);
     const infos = outputs.map(o => this.makeTensorInfo(o.shape, o.dtype));
     if (outputs.every(o => util.sizeFromShape(o.shape) === 0)) return infos;
     const outData = infos.map(i => this.data.get(i.dataId));
     this.graph.record({program, inputs: inputs.map(i => this.data.get(i.dataId)), outputs: outData});
     this.afterRecord();
     return infos;
+  }
+
+  /**
+   * WebGPU binds a tensor whole, up to the adapter's maxStorageBufferBindingSize: a larger one
+   * would fail validation on the GPU and compute nothing. Refused here, before any work is recorded.
+   */
+  private checkBindable(kernel: string, inputs: TensorInfo[], outputs: OutputSpec[]) {
+    const limit = this.gpu.limits.maxStorageBufferBindingSize;
+    const check = (t: OutputSpec, what: string) => {
+      const bytes = util.sizeFromShape(t.shape) * bytesPerElement(t.dtype);
+      if (bytes > limit) {
+        throw new Error(`mpsgpu: ${kernel}: ${what} of shape [${t.shape}] (${t.dtype}, ${bytes} bytes) exceeds this ` +
+                        `adapter's maxStorageBufferBindingSize (${limit} bytes), the most one GPU kernel can bind`);
+      }
+    };
+    inputs.forEach((t, i) => check(t, `input ${i}`));
+    outputs.forEach((t, i) => check(t, `output ${i}`));
   }
 
   /** Node budget of the segment being recorded (see MPSGPU_FLUSH_FIRST); -1: restart the ramp. */

@@ -404,5 +404,25 @@ describe('mpsgpu backend', () => {
       expect(Array.from(await ok.data())).toEqual([2, 3]);
       tf.dispose([s, f, ok]);
     });
+
+    it('a tensor larger than one binding may span is refused when recorded, and the backend goes on', async () => {
+      const limit = mpsgpu.device().limits.maxStorageBufferBindingSize;
+      const elements = Math.floor(limit / 4) + 1;
+      mpsgpu.resetStats();
+      expect(() => tf.fill([elements], 1.5)).toThrowError(new RegExp(`Fill: output 0 of shape \\[${elements}\\].*maxStorageBufferBindingSize \\(${limit} bytes\\)`));
+      expect(mpsgpu.stats().nodesRecorded).toBe(0);
+      // One element less is bindable (the limit is not always a multiple of 4).
+      const fits = Math.floor(limit / 4);
+      if (fits * 4 <= 256 * 1024 * 1024) {
+        const t = tf.fill([fits], 2);
+        const total = tf.sum(t);
+        expect(Math.abs((await total.data())[0] - 2 * fits)).toBeLessThan(1e-6 * 2 * fits);
+        tf.dispose([t, total]);
+      }
+      expect(mpsgpu.device().uncapturedErrors.length).toBe(0);
+      const ok = tf.scalar(3).mul(2);
+      expect((await ok.data())[0]).toBe(6);
+      ok.dispose();
+    });
   });
 });

@@ -235,7 +235,13 @@ export class Graph {
   }
 
   private binding(d: TensorData): Binding {
-    return d.inArena ? {buffer: d.buffer!, offset: d.offset, size: reservedBytes(d.bytes, ARENA_ALIGN)} : this.whole(d.buffer!);
+    if (d.inArena) return {buffer: d.buffer!, offset: d.offset, size: reservedBytes(d.bytes, ARENA_ALIGN)};
+    // A pooled buffer is bound whole (bind groups then serve any tensor it holds), unless its size
+    // class exceeds what one binding may span while the tensor does not (the backend refuses those).
+    if (d.buffer!.size > this.runtime.device.limits.maxStorageBufferBindingSize) {
+      return {buffer: d.buffer!, offset: 0, size: reservedBytes(d.bytes, 16)};
+    }
+    return this.whole(d.buffer!);
   }
 
   private whole(buffer: GPUBuffer): Binding {
