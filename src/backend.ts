@@ -261,7 +261,6 @@ export class MpsgpuBackend extends KernelBackend {
       staging = this.runtime.stageReadback(encoding, d.buffer!, d.bytes);
     });
     this.segmentBudget = -1;
-    d.lastSubmission = Math.max(d.lastSubmission, id);
     return {staging: staging!, id};
   }
 

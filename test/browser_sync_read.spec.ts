@@ -125,7 +125,7 @@ describe('browser synchronous reads (canvas)', () => {
     b.gpu.device.queue.writeBuffer(buffer, 0, new Uint8Array([1, 2, 3, 250, 5, 6, 7, 8]));
     const bytes = new Uint8Array(b.runtime.readSync(buffer, 6));
     expect(Array.from(bytes)).toEqual([1, 2, 3, 250, 5, 6]);
-    b.runtime.pool.release(buffer, -1, b.runtime.completed);
+    b.runtime.pool.release(buffer);
   });
 
   it('dataSync of pending results sees all earlier work (queue order)', () => {

@@ -32,8 +32,6 @@ export class TensorData {
   producer: Node|null = null;
   /** Pending nodes that read this value. */
   pendingReaders = 0;
-  /** The last submission that used the buffer (-1: none): it is reusable once that completed. */
-  lastSubmission = -1;
   /**
    * Not stored: recomputed by `program` from `inputs` where it is read (src/memory/rematerialize.ts).
    */
@@ -178,17 +176,13 @@ export class Graph {
     for (const node of remat.nodes) for (const d of node.inputs) this.settle(d, encoding);
     if (beforeSubmit) beforeSubmit(encoding);
     const id = encoding.submit();
-    for (const arena of arenas) pool.release(arena, id > 0 ? id : -1, this.runtime.completed);
+    for (const arena of arenas) pool.release(arena);
     if (id > 0) {
       stats.flushes++;
       record.poolBytes = pool.allocatedBytes;
       stats.lastFlush = record;
-      pool.endEncoder(id, this.runtime.completed);
-      for (const node of nodes) {
-        for (const d of node.inputs) if (d.buffer && encoding.used.has(d.buffer)) d.lastSubmission = id;
-        for (const d of node.outputs) if (d.buffer && encoding.used.has(d.buffer)) d.lastSubmission = id;
-      }
     }
+    pool.endEncoder();
     return id;
   }
 
@@ -263,7 +257,7 @@ export class Graph {
       } else if (encoding && encoding.used.has(data.buffer)) {
         this.runtime.pool.releaseInEncoder(data.buffer);
       } else {
-        this.runtime.pool.release(data.buffer, data.lastSubmission, this.runtime.completed);
+        this.runtime.pool.release(data.buffer);
       }
       data.buffer = null;
     }

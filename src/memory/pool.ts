@@ -1,8 +1,10 @@
-// Size-class buffer pool. A buffer released while GPU work that touches it may still be queued goes
-// to a quarantine keyed by the submission; it becomes reusable once that submission completed.
-// Buffers released while a flush is being encoded are reusable by later dispatches of the same
-// command buffer (the queue orders them), never by uploads (queue.writeBuffer runs before the
-// whole command buffer).
+// Size-class buffer pool. A released buffer is reusable at once by anything submitted later: the
+// queue runs submissions and queue.writeBuffer calls in order, so a later write cannot overtake
+// earlier work that reads the buffer (and the GPU finishing is only observed when JavaScript
+// yields, which a training step recorded in one go never does: waiting for it kept every buffer a
+// step freed from being reused in the same step). Buffers released while a flush is being encoded
+// are reusable by later dispatches of the same command buffer (the queue orders them), never by
+// uploads (queue.writeBuffer runs before the whole command buffer), until it is submitted.
 import {stats} from '../stats.js';
 
 
@@ -24,7 +26,6 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   /** Released in the flush now being encoded: only dispatches of that flush may reuse them. */
   private freeInEncoder = new Map<number, GPUBuffer[]>();
-  private quarantine: Array<{submission: number; buffers: GPUBuffer[]}> = [];
   private sizes = new Map<GPUBuffer, number>();
   allocatedBytes = 0;
   /** Bytes of buffers handed out and not released: what tensors hold. */
@@ -100,40 +101,19 @@ export class BufferPool {
     push(this.freeInEncoder, this.sizes.get(buffer)!, buffer);
   }
 
-  /** Release a buffer whose last use is in `submission` (or earlier); -1: never used by the GPU. */
-  release(buffer: GPUBuffer, submission: number, completed: number): void {
+  /** Release a buffer whose last use (if any) was submitted already. */
+  release(buffer: GPUBuffer): void {
     if (this.scalarBuffers.has(buffer)) return;
     this.inUseBytes -= this.sizes.get(buffer)!;
-    this.requeue(buffer, submission, completed);
+    this.makeFree(buffer);
   }
 
-  private requeue(buffer: GPUBuffer, submission: number, completed: number): void {
-    if (submission <= completed) {
-      this.makeFree(buffer);
-      return;
-    }
-    // Quarantine entries stay sorted by submission. Releases mostly name the newest one, so the
-    // place is found from the end (a sort per release cost 13% of an InceptionV3 step's CPU).
-    let i = this.quarantine.length;
-    while (i > 0 && this.quarantine[i - 1].submission > submission) i--;
-    const entry = this.quarantine[i - 1];
-    if (entry && entry.submission === submission) entry.buffers.push(buffer);
-    else this.quarantine.splice(i, 0, {submission, buffers: [buffer]});
-  }
-
-  /** The encoder's recycled buffers were all used by `submission`. */
-  endEncoder(submission: number, completed: number): void {
+  /** The encoder's recycled buffers were all used by it, and it was submitted. */
+  endEncoder(): void {
     for (const list of this.freeInEncoder.values()) {
-      for (const buffer of list) this.requeue(buffer, submission, completed);
+      for (const buffer of list) this.makeFree(buffer);
     }
     this.freeInEncoder.clear();
-  }
-
-  /** Submissions up to `completed` finished on the GPU. */
-  reclaim(completed: number): void {
-    while (this.quarantine.length > 0 && this.quarantine[0].submission <= completed) {
-      for (const buffer of this.quarantine.shift()!.buffers) this.makeFree(buffer);
-    }
   }
 
   /** Destroy free buffers until at most `keepBytes` stay free; returns how many were destroyed. */
@@ -161,7 +141,6 @@ export class BufferPool {
     this.sizes.clear();
     this.free.clear();
     this.freeInEncoder.clear();
-    this.quarantine = [];
     this.allocatedBytes = this.freeBytes = this.inUseBytes = 0;
   }
 

@@ -67,7 +67,7 @@ export class Runtime {
   private shaderText: Map<string, ShaderEntry>;
   private pipelines: Map<string, PipelineEntry>;
   private stagingFree: GPUBuffer[] = [];
-  /** Submissions made and known completed; buffers are reclaimed against these. */
+  /** Submissions made, and known completed (the in-flight cap counts against these). */
   submitted = 0;
   completed = 0;
   private inFlight: Array<{id: number; done: Promise<void>}> = [];
@@ -212,8 +212,6 @@ export class Runtime {
   markCompleted(id: number) {
     if (id > this.completed) this.completed = id;
     while (this.inFlight.length > 0 && this.inFlight[0].id <= this.completed) this.inFlight.shift();
-    this.pool.reclaim(this.completed);
-    this.uniformPool.reclaim(this.completed);
   }
 
   /** Resolves once at most `n` submissions are in flight. */
@@ -394,7 +392,7 @@ export class Encoding {
     timing?.finish(encoder);
     const id = this.runtime.submit([encoder.finish()]);
     timing?.submitted(this.flushStats);
-    if (uniformBuffer) this.runtime.uniformPool.release(uniformBuffer, id, this.runtime.completed);
+    if (uniformBuffer) this.runtime.uniformPool.release(uniformBuffer);
     return id;
   }
 }
