@@ -188,7 +188,7 @@ export class Graph {
 
   /**
    * Give the flush's temporaries their places in arenas (src/memory/arena.ts); returns the arena
-   * buffers, which go back to the pool once the submission is done.
+   * buffers, which go back to the pool once the flush is submitted.
    */
   private placeTemporaries(nodes: Node[], needed: boolean[], record: FlushStats): GPUBuffer[] {
     const limits = this.runtime.device.limits;
