@@ -6,7 +6,7 @@
 //   near zero whose sign float32 rounding flips moves it by up to 2 · lr the other way (seen
 //   after one step: a batch-norm gamma 2.0e-3 apart at lr 1e-3; everything else closer).
 //
-//   npm run parity:inception -- [--steps 20] [--batch-size 8] [--classes 5] [--backends cpu,mpsgpu]
+//   npm run parity:inception -- [--steps 20] [--batch-size 8] [--classes 5] [--lr 0.001] [--backends cpu,mpsgpu]
 //
 // The batch is 8 by default: the last blocks are 1 × 1 pixels at this input size, so with 2
 // images each batch normalization divides by the spread of 2 values, and float32 rounding grows
@@ -30,7 +30,9 @@ import {mpsgpu} from '../../src/node.js';
 import {inceptionV3, syntheticBatch} from './model.js';
 
 const LOSS_TOL = 1e-3;
-const LR = 0.001;
+
+/** Adam's learning rate (--lr). */
+let LR = 0.001;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -77,6 +79,7 @@ function worst(a: ArrayLike<number>, e: ArrayLike<number>): number {
 
 async function main() {
   const steps = arg('steps', 20), batchSize = arg('batch-size', 8), classes = arg('classes', 5);
+  LR = arg('lr', LR);
   const i = process.argv.indexOf('--backends');
   const [reference, candidate] = i >= 0 ? process.argv[i + 1].split(',') : ['cpu', 'mpsgpu'];
   const cpu = await train(reference, steps, batchSize, classes);
