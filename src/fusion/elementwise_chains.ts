@@ -101,21 +101,35 @@ function absorbIntoReduction(consumer: Node, limits: FusionLimits): {node: Node;
   return {node, producer};
 }
 
-/**
- * The node computing `producer` and `consumer` together (its program built under the group's
- * name), made the producer of its outputs.
- */
-function groupNode(producer: Node, consumer: Node, program: (name: string) => Program, inputs: TensorData[], outputs: TensorData[]): Node {
+/** The node computing `producer` and `consumer` together (its program built under the group's name). */
+function grouped(producer: Node, consumer: Node, program: (name: string) => Program, inputs: TensorData[], outputs: TensorData[]): Node {
   const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
-  const node: Node = {
+  return {
     program: program(groupName(names)),
     inputs,
     outputs,
     fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
     fusedNames: names,
   };
+}
+
+/** The same, made the producer of its outputs. */
+function groupNode(producer: Node, consumer: Node, program: (name: string) => Program, inputs: TensorData[], outputs: TensorData[]): Node {
+  const node = grouped(producer, consumer, program, inputs, outputs);
   for (const o of outputs) o.producer = node;
   return node;
+}
+
+/**
+ * `consumer` with `producer`'s expression substituted for its reads of the producer's output, if
+ * the result stays within the buffer limit and `maxOps`. Changes nothing in the graph.
+ */
+function mergedNode(consumer: Node, producer: Node, limits: FusionLimits, maxOps: number): Node|null {
+  const merged = merge(consumer, producer);
+  const d = merged.desc;
+  if (d.inputs.length + merged.outputs.length > limits.maxBuffers || countOps(d) > maxOps) return null;
+  return grouped(producer, consumer, name => elementwiseProgram(name, d.expr, d.inputs, d.outShape, d.outType, d.uniforms, d.extraOutputs),
+                 merged.inputs, merged.outputs);
 }
 
 /** Whether `data`'s producer can merge into `consumer`, its one pending reader: returns the producer. */
@@ -147,14 +161,11 @@ function absorbOneProducer(consumer: Node, limits: FusionLimits): {node: Node; p
   for (let slot = 0; slot < consumer.inputs.length; ++slot) {
     const producer = absorbableProducer(consumer, c, slot);
     if (!producer) continue;
-    const merged = merge(consumer, producer);
-    const d = merged.desc;
-    if (d.inputs.length + merged.outputs.length > limits.maxBuffers || countOps(d) > MAX_OPS) continue;
+    const node = mergedNode(consumer, producer, limits, MAX_OPS);
+    if (!node) continue;
     // The intermediate loses its producer first: if tfjs holds it, the group produces it again.
     producer.outputs[0].producer = null;
-    const node = groupNode(producer, consumer,
-                           name => elementwiseProgram(name, d.expr, d.inputs, d.outShape, d.outType, d.uniforms, d.extraOutputs),
-                           merged.inputs, merged.outputs);
+    for (const o of node.outputs) o.producer = node;
     // Bookkeeping: the fused node reads what both read (each distinct input once per slot).
     for (const x of producer.inputs) x.pendingReaders--;
     for (const x of consumer.inputs) x.pendingReaders--;
@@ -174,17 +185,7 @@ export function inlineProducer(consumer: Node, slot: number, limits: FusionLimit
   const c = consumer.program.elementwise;
   const producer = c ? mergeableProducer(consumer, c, slot) : null;
   if (!producer || producer.outputs.length !== 1 || producer.outputs[0].kept) return null;
-  const merged = merge(consumer, producer);
-  const d = merged.desc;
-  if (d.inputs.length + merged.outputs.length > limits.maxBuffers || countOps(d) > Math.min(maxOps, MAX_OPS)) return null;
-  const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
-  return {
-    program: elementwiseProgram(groupName(names), d.expr, d.inputs, d.outShape, d.outType, d.uniforms, d.extraOutputs),
-    inputs: merged.inputs,
-    outputs: merged.outputs,
-    fusedFrom: (producer.fusedFrom ?? 1) + (consumer.fusedFrom ?? 1),
-    fusedNames: names,
-  };
+  return mergedNode(consumer, producer, limits, Math.min(maxOps, MAX_OPS));
 }
 
 /**

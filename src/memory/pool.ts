@@ -71,12 +71,11 @@ export class BufferPool {
    */
   acquireArena(bytes: number): GPUBuffer {
     const want = sizeClass(bytes);
-    let best = want;
+    let best = Infinity;
     for (const [size, list] of this.free) {
-      if (list.length > 0 && size > want && size <= 2 * want && (best === want || size < best)) best = size;
+      if (list.length > 0 && size >= want && size <= 2 * want && size < best) best = size;
     }
-    if (best !== want && (this.free.get(want)?.length ?? 0) > 0) best = want;
-    return this.acquire(best, false);
+    return this.acquire(best === Infinity ? want : best, false);
   }
 
   /** The shared buffer holding the scalar `value` (one element of `dtype`); null when the cache is full. */
