@@ -133,7 +133,16 @@ export class MpsgpuBackend extends KernelBackend {
       bytes = await this.runtime.finishReadback(staging, d.bytes, id);
     } else {
       this.checkBuffer(d);
-      bytes = await this.runtime.read(d.buffer!, d.bytes);
+      // The copy is submitted (and its map requested) before the work still pending, which then
+      // starts on the GPU while the value comes back. Segments so end where the program reads (a
+      // training step's loss): each step's flushes repeat and reuse their plans
+      // (src/graph/plan_cache.ts), instead of drifting across step boundaries.
+      const reading = this.runtime.read(d.buffer!, d.bytes);
+      if (this.graph.numPending > 0) {
+        this.flushGraph();
+        this.segmentBudget = -1;
+      }
+      bytes = await reading;
     }
     d.values ??= fromGpuBytes(bytes, d.dtype);
     return d.values;

@@ -25,6 +25,13 @@ ENV.registerFlag('MPSGPU_ARENA', () => true);
 ENV.registerFlag('MPSGPU_REMATERIALIZE', () => true);
 
 /**
+ * Reuse plans (src/graph/plan_cache.ts): a flushed segment with the same structure as an earlier
+ * one (a repeated training step) gets that one's fused schedule and arena placement without
+ * planning again. Off: every flush is planned anew.
+ */
+ENV.registerFlag('MPSGPU_PLAN_CACHE', () => true);
+
+/**
  * While mpsgpu is active, the backward pass (engine.gradients: tf.grad, optimizer.minimize,
  * model.fit) disposes each tape node's output gradients and saved tensors once its gradient has
  * run, instead of all at the end (src/backward.ts): activations go as the backward pass reaches
@@ -92,6 +99,7 @@ export const flags = {
   get fusion(): boolean { return ENV.getBool('MPSGPU_FUSION'); },
   get arena(): boolean { return ENV.getBool('MPSGPU_ARENA'); },
   get rematerialize(): boolean { return ENV.getBool('MPSGPU_REMATERIALIZE'); },
+  get planCache(): boolean { return ENV.getBool('MPSGPU_PLAN_CACHE'); },
   get releaseBackward(): boolean { return ENV.getBool('MPSGPU_RELEASE_BACKWARD'); },
   get flushThreshold(): number { return ENV.getNumber('MPSGPU_FLUSH_THRESHOLD'); },
   get flushFirst(): number { return ENV.getNumber('MPSGPU_FLUSH_FIRST'); },

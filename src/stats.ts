@@ -22,6 +22,8 @@ export interface FlushStats {
   arenaBytes: number;
   /** Bytes of its temporaries: what they would take in buffers of their own. */
   arenaValueBytes: number;
+  /** The segment's plan came from the plan cache (src/graph/plan_cache.ts). */
+  planReused: boolean;
   /** GPU buffer bytes the pool had allocated after the flush (live and free). */
   poolBytes: number;
   /** GPU milliseconds of its passes (MPSGPU_GPU_TIMING); null until read back, or untimed. */
@@ -70,6 +72,10 @@ export interface Stats {
   recomputed: number;
   /** Temporaries placed in arenas. */
   arenaValues: number;
+  /** Flushes whose fused schedule and arena placement came from the plan cache. */
+  planCacheHits: number;
+  /** Flushes planned anew (with MPSGPU_PLAN_CACHE: segments not seen before). */
+  planCacheMisses: number;
   /** The largest arena bytes one flush used since the last reset. */
   peakArenaBytes: number;
   /** The latest flush (null before the first). */
@@ -83,7 +89,7 @@ export interface Stats {
 function zero(): Stats {
   return {nodesRecorded: 0, nodesSkipped: 0, dispatches: 0, fusedGroups: 0, nodesFused: 0, flushes: 0, submissions: 0, uploads: 0,
           readbacks: 0, pipelinesCompiled: 0, buffersCreated: 0, buffersDestroyed: 0, bindGroupsReused: 0, gpuMs: 0, untimedPasses: 0,
-          virtualized: 0, virtualBytes: 0, recomputed: 0, arenaValues: 0, peakArenaBytes: 0, lastFlush: null,
+          virtualized: 0, virtualBytes: 0, recomputed: 0, arenaValues: 0, planCacheHits: 0, planCacheMisses: 0, peakArenaBytes: 0, lastFlush: null,
           peakAllocatedBytes: 0, peakLiveBytes: 0};
 }
 

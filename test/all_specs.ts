@@ -2,6 +2,7 @@
 import './backend.spec.js';
 import './fusion.spec.js';
 import './arena.spec.js';
+import './plan_cache.spec.js';
 import './rematerialize.spec.js';
 import './backward.spec.js';
 import './codegen.spec.js';

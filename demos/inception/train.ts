@@ -68,6 +68,7 @@ async function main() {
   const losses: number[] = [];
   for (let step = 0; step < opts.warmup + opts.steps; ++step) {
     if (step === opts.warmup && isMps) mpsgpu.resetStats();
+    const before = isMps ? mpsgpu.stats() : null;
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const loss = await model.trainOnBatch(xs, ys) as number;
@@ -76,9 +77,15 @@ async function main() {
     if (!Number.isFinite(loss)) throw new Error(`step ${step}: loss ${loss}`);
     losses.push(loss);
     if (step >= opts.warmup) stepTimes.push(ms);
+    // Flushes of the step whose plans were reused (src/graph/plan_cache.ts).
+    let plans = '';
+    if (before) {
+      const after = mpsgpu.stats();
+      plans = `, plans reused for ${after.planCacheHits - before.planCacheHits} of ${after.flushes - before.flushes} flushes`;
+    }
     // CPU time of the process (all its threads) over the step: near the wall time, the step is CPU-bound.
     console.log(`step ${String(step).padStart(3)}${step < opts.warmup ? ' (warm-up)' : ''}: ${ms.toFixed(1)} ms ` +
-                `(process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms), loss ${loss.toFixed(4)}`);
+                `(process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms), loss ${loss.toFixed(4)}${plans}`);
   }
   const total = stepTimes.reduce((a, b) => a + b, 0);
   const imagesPerSecond = (opts.batchSize * stepTimes.length) / (total / 1000);
@@ -99,10 +106,12 @@ async function main() {
       nodesFusedPerStep: s.nodesFused / n, flushesPerStep: s.flushes / n, peakAllocatedMiB: s.peakAllocatedBytes / MiB,
       peakLiveMiB: s.peakLiveBytes / MiB, arenaValuesPerStep: s.arenaValues / n, peakArenaMiB: s.peakArenaBytes / MiB,
       virtualizedPerStep: s.virtualized / n, virtualMiBPerStep: s.virtualBytes / MiB / n, recomputedPerStep: s.recomputed / n,
+      planCacheHitsPerStep: s.planCacheHits / n, planCacheMissesPerStep: s.planCacheMisses / n,
     };
     console.log(`per step: ${stats.nodesPerStep.toFixed(0)} nodes recorded, ${stats.dispatchesPerStep.toFixed(0)} dispatches ` +
                 `(${stats.fusedGroupsPerStep.toFixed(0)} fused groups folding ${stats.nodesFusedPerStep.toFixed(0)} nodes), ` +
-                `${stats.flushesPerStep.toFixed(1)} flushes, ${(s.submissions / n).toFixed(1)} submissions, ` +
+                `${stats.flushesPerStep.toFixed(1)} flushes (plans reused ${stats.planCacheHitsPerStep.toFixed(1)}, planned ` +
+                `${stats.planCacheMissesPerStep.toFixed(1)}), ${(s.submissions / n).toFixed(1)} submissions, ` +
                 `${(s.uploads / n).toFixed(1)} uploads, ${(s.readbacks / n).toFixed(1)} readbacks, ` +
                 `${(s.bindGroupsReused / n).toFixed(0)} bind groups reused, ` +
                 `${(s.buffersCreated / n).toFixed(0)} buffers created and ${(s.buffersDestroyed / n).toFixed(0)} destroyed`);

@@ -11,6 +11,8 @@ import {planFlushMemory, reservedBytes} from '../memory/arena.js';
 import {rematerialize} from '../memory/rematerialize.js';
 import {FlushStats, stats} from '../stats.js';
 
+import {applyPlan, FlushPlan, PlanCache, planOf, segmentKey} from './plan_cache.js';
+
 /** Bytes an element takes on the GPU (bool is stored as i32). */
 export function bytesPerElement(dtype: DataType): number {
   return dtype === 'complex64' ? 8 : 4;
@@ -71,6 +73,7 @@ const MAX_ARENA_BYTES = 2 ** 31;
 
 export class Graph {
   private pending: Node[] = [];
+  private plans = new PlanCache();
 
   /** The values of tfjs variables (stored, never virtual); set by the backend. */
   variables: () => Set<TensorData> = () => new Set();
@@ -113,7 +116,8 @@ export class Graph {
     this.pendingElementwise = 0;
     let nodes = recorded;
     const record: FlushStats = {nodes: recorded.length, dispatches: 0, skipped: 0, fusedGroups: 0, nodesFused: 0, virtualized: 0,
-                                recomputed: 0, arenaValues: 0, arenaBytes: 0, arenaValueBytes: 0, poolBytes: 0, gpuMs: null};
+                                recomputed: 0, arenaValues: 0, arenaBytes: 0, arenaValueBytes: 0, planReused: false, poolBytes: 0,
+                                gpuMs: null};
     // Always, even when no new value may become virtual: a node may read one an earlier flush made.
     const remat = rematerialize(nodes, flags.eager ? new Set() : this.variables(), virtualize && flags.rematerialize && !flags.eager, this.fusionLimits);
     nodes = remat.nodes;
@@ -122,25 +126,39 @@ export class Graph {
     stats.virtualized += remat.virtualized;
     stats.virtualBytes += remat.virtualBytes;
     stats.recomputed += remat.recomputed;
-    // Backwards: a node is needed if an output is kept or read by a needed node.
-    let needed = new Array<boolean>(nodes.length).fill(false);
-    const neededData = new Set<TensorData>();
-    for (let i = nodes.length - 1; i >= 0; --i) {
-      const node = nodes[i];
-      if (node.outputs.some(o => o.kept || neededData.has(o))) {
-        needed[i] = true;
-        for (const input of node.inputs) neededData.add(input);
+    // A segment seen before (a repeated training step) takes its plan; a new one is planned and
+    // its plan kept.
+    const key = flags.planCache ? segmentKey(nodes, this.planContext) : null;
+    let plan = key ? this.plans.get(key.text) : undefined;
+    let needed: boolean[];
+    if (plan && key) {
+      nodes = applyPlan(plan, nodes, key);
+      needed = plan.needed;
+      stats.planCacheHits++;
+      record.planReused = true;
+      record.fusedGroups = plan.groups;
+      record.nodesFused = plan.absorbed;
+    } else {
+      const segment = nodes;
+      needed = neededNodes(nodes);
+      let groups = 0, absorbed = 0;
+      if (flags.fusion) {
+        const fused = fuseElementwiseChains(nodes, needed, this.fusionLimits);
+        nodes = fused.nodes;
+        needed = fused.needed;
+        groups = fused.groups;
+        absorbed = fused.absorbed;
       }
+      if (key) {
+        plan = planOf(segment, key, nodes, needed, groups, absorbed);
+        this.plans.set(key.text, plan);
+        stats.planCacheMisses++;
+      }
+      record.fusedGroups = groups;
+      record.nodesFused = absorbed;
     }
-    if (flags.fusion) {
-      const fused = fuseElementwiseChains(nodes, needed, this.fusionLimits);
-      nodes = fused.nodes;
-      needed = fused.needed;
-      record.fusedGroups = fused.groups;
-      record.nodesFused = fused.absorbed;
-      stats.fusedGroups += fused.groups;
-      stats.nodesFused += fused.absorbed;
-    }
+    stats.fusedGroups += record.fusedGroups;
+    stats.nodesFused += record.nodesFused;
     // Uploads first: queue.writeBuffer runs before the command buffer, so they use buffers that no
     // dispatch of this flush recycles.
     for (let i = 0; i < nodes.length; ++i) {
@@ -150,7 +168,7 @@ export class Graph {
       }
     }
     const pool = this.runtime.pool;
-    const arenas = flags.arena ? this.placeTemporaries(nodes, needed, record) : [];
+    const arenas = flags.arena ? this.placeTemporaries(nodes, needed, record, plan) : [];
     const encoding = this.runtime.beginEncoding();
     encoding.flushStats = record;
     for (let i = 0; i < nodes.length; ++i) {
@@ -187,30 +205,50 @@ export class Graph {
   }
 
   /**
-   * Give the flush's temporaries their places in arenas (src/memory/arena.ts); returns the arena
-   * buffers, which go back to the pool once the flush is submitted.
+   * Give the flush's temporaries their places in arenas (src/memory/arena.ts), or the places a
+   * reused plan gave them; returns the arena buffers, which go back to the pool once the flush is
+   * submitted.
    */
-  private placeTemporaries(nodes: Node[], needed: boolean[], record: FlushStats): GPUBuffer[] {
-    const limits = this.runtime.device.limits;
-    const align = Math.max(ARENA_ALIGN, limits.minStorageBufferOffsetAlignment);
-    // The pool rounds a buffer up by at most a quarter: the arena must still fit the device.
-    const maxArena = Math.floor(Math.min(limits.maxBufferSize * 0.75, MAX_ARENA_BYTES) / align) * align;
-    const plan = planFlushMemory(nodes, needed, align, maxArena);
-    const buffers = plan.arenaBytes.map(bytes => this.runtime.pool.acquireArena(bytes));
-    plan.values.forEach(({node, output}, k) => {
-      const {arena, offset} = plan.placements[k];
-      if (arena < 0) return;
+  private placeTemporaries(nodes: Node[], needed: boolean[], record: FlushStats, plan: FlushPlan|undefined): GPUBuffer[] {
+    let placement = plan?.arena;
+    if (!placement) {
+      const limits = this.runtime.device.limits;
+      const align = this.arenaAlign;
+      // The pool rounds a buffer up by at most a quarter: the arena must still fit the device.
+      const maxArena = Math.floor(Math.min(limits.maxBufferSize * 0.75, MAX_ARENA_BYTES) / align) * align;
+      const memory = planFlushMemory(nodes, needed, align, maxArena);
+      placement = {
+        bytes: memory.arenaBytes,
+        values: memory.values.flatMap(({node, output}, k) => {
+          const {arena, offset} = memory.placements[k];
+          return arena < 0 ? [] : [{node, output, arena, offset}];
+        }),
+        valueBytes: memory.valueBytes,
+      };
+      if (plan) plan.arena = placement;
+    }
+    const buffers = placement.bytes.map(bytes => this.runtime.pool.acquireArena(bytes));
+    for (const {node, output, arena, offset} of placement.values) {
       const d = nodes[node].outputs[output];
       d.buffer = buffers[arena];
       d.offset = offset;
       d.inArena = true;
-      record.arenaValues++;
-    });
-    record.arenaBytes = plan.arenaBytes.reduce((a, b) => a + b, 0);
-    record.arenaValueBytes = plan.valueBytes;
+    }
+    record.arenaValues = placement.values.length;
+    record.arenaBytes = placement.bytes.reduce((a, b) => a + b, 0);
+    record.arenaValueBytes = placement.valueBytes;
     stats.arenaValues += record.arenaValues;
     stats.peakArenaBytes = Math.max(stats.peakArenaBytes, record.arenaBytes);
     return buffers;
+  }
+
+  private get arenaAlign(): number {
+    return Math.max(ARENA_ALIGN, this.runtime.device.limits.minStorageBufferOffsetAlignment);
+  }
+
+  /** What a plan depends on besides the segment: the flags and limits that shape fusion. */
+  private get planContext(): string {
+    return `${flags.fusion}|${this.fusionLimits.maxBuffers}`;
   }
 
   private get fusionLimits() {
@@ -280,4 +318,18 @@ export class Graph {
     // The pending node now keeps the inputs.
     for (const x of v.inputs) x.holds--;
   }
+}
+
+/** Backwards: a node is needed if an output is kept or read by a needed node. */
+function neededNodes(nodes: Node[]): boolean[] {
+  const needed = new Array<boolean>(nodes.length).fill(false);
+  const neededData = new Set<TensorData>();
+  for (let i = nodes.length - 1; i >= 0; --i) {
+    const node = nodes[i];
+    if (node.outputs.some(o => o.kept || neededData.has(o))) {
+      needed[i] = true;
+      for (const input of node.inputs) neededData.add(input);
+    }
+  }
+  return needed;
 }
