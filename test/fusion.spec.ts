@@ -109,15 +109,16 @@ describe('fusion: elementwise chains', () => {
     tf.dispose([x, bias, a, b, c, later]);
   });
 
-  it('an intermediate with two readers is not fused into either', async () => {
+  it('an intermediate with two readers is fused into neither (the readers share a dispatch)', async () => {
     const x = t([32], 6);
     const twoReaders = () => {
       const shared = x.mul(2);
       return [shared.sin(), shared.cos()];
     };
     const fused = await runWith(true, twoReaders);
-    expect(fused.dispatches).toBe(3);
-    expect(fused.nodesFused).toBe(0);
+    // The product stays a kernel of its own; sin and cos, independent, are siblings (below).
+    expect(fused.dispatches).toBe(2);
+    expect(fused.nodesFused).toBe(1);
     await expectMatchesCpu(twoReaders, 1e-5, 'two readers');
     tf.dispose(x);
   });
@@ -252,5 +253,47 @@ describe('fusion: elementwise producers into reductions', () => {
     });
     expect(run.nodesFused).toBe(0);
     tf.dispose(x);
+  });
+});
+
+describe('fusion: independent kernels of one shape (siblings)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  it('moving averages of mean and variance share one dispatch', async () => {
+    const mean = t([24], 11), variance = t([24], 12), movingMean = t([24], 13), movingVar = t([24], 14);
+    const run = await expectFused(() => [
+      movingMean.sub(movingMean.sub(mean).mul(0.01)),
+      movingVar.sub(movingVar.sub(variance).mul(0.01)),
+    ], 5, 'moving averages');
+    expect(run.dispatches).toBe(1);
+    tf.dispose([mean, variance, movingMean, movingVar]);
+  });
+
+  it('a kernel read before its sibling does not move to it', async () => {
+    const x = t([8, 8], 15), y = t([8, 8], 16);
+    const run = await expectFused(() => {
+      const a = x.add(1);
+      const product = a.matMul(x);
+      const b = y.mul(3);
+      return [product, b, a];
+    }, 0, 'read between');
+    expect(run.dispatches).toBe(3);
+    tf.dispose([x, y]);
+  });
+
+  it('as many as the buffer limit allows, with attributes and output types of their own', async () => {
+    const maxBuffers = mpsgpu.device().limits.maxStorageBuffersPerShaderStage;
+    const xs = Array.from({length: 10}, (_, k) => t([40], 20 + k));
+    const fn = () => xs.map((x, k) => (k % 3 === 0 ? tf.leakyRelu(x, 0.1 * (k + 1)) : k % 3 === 1 ? x.greater(0.1 * k) : x.exp()));
+    // Each kernel binds one input and one output.
+    const perDispatch = Math.floor(maxBuffers / 2);
+    const run = await expectFused(fn, 10 - Math.ceil(10 / perDispatch), 'ten siblings');
+    expect(run.dispatches).toBe(Math.ceil(10 / perDispatch));
+    run.values.forEach((v, k) => {
+      if (k % 3 === 1) expect(Array.from(v).every(e => e === 0 || e === 1)).toBe(true);
+    });
+    tf.dispose(xs);
   });
 });

@@ -16,7 +16,7 @@ import {Uniform} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
 /** Expressions larger than this (operations) stay separate: one shader's size and compile time. */
-const MAX_OPS = 256;
+export const MAX_OPS = 256;
 
 export interface FusionLimits {
   /** Buffers one fused kernel may bind, inputs and outputs (the adapter's storage buffers per stage). */
@@ -228,7 +228,7 @@ function merge(consumer: Node, producer: Node): {desc: ElementwiseDesc; inputs: 
 }
 
 /** A copy of `e` with input leaves replaced and uniforms renamed; shared subtrees stay shared. */
-function rebuild(e: Expr, leaf: (index: number) => Expr, rename: (name: string) => string, memo = new Map<Expr, Expr>()): Expr {
+export function rebuild(e: Expr, leaf: (index: number) => Expr, rename: (name: string) => string, memo = new Map<Expr, Expr>()): Expr {
   const done = memo.get(e);
   if (done) return done;
   let out: Expr;
@@ -243,7 +243,7 @@ function rebuild(e: Expr, leaf: (index: number) => Expr, rename: (name: string) 
 }
 
 /** Distinct operations of a description's outputs together. */
-function countOps(d: ElementwiseDesc): number {
+export function countOps(d: ElementwiseDesc): number {
   const seen = new Set<Expr>();
   const count = (e: Expr): number => {
     if (seen.has(e) || e.kind !== 'op') return 0;
@@ -253,17 +253,17 @@ function countOps(d: ElementwiseDesc): number {
   return [d.expr, ...d.extraOutputs.map(o => o.expr)].reduce((n, e) => n + count(e), 0);
 }
 
-function sameShape(a: number[], b: number[]): boolean {
+export function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function sameInput(a: ElementwiseInput, b: ElementwiseInput): boolean {
+export function sameInput(a: ElementwiseInput, b: ElementwiseInput): boolean {
   if (a.type !== b.type || !sameShape(a.shape, b.shape) || !a.view !== !b.view) return false;
   return !a.view || (a.view.offset === b.view!.offset && sameShape(a.view.strides, b.view!.strides));
 }
 
 /** A fused group's name for stats and kernel times: its kernels in order (long chains shortened). */
-function groupName(names: string[]): string {
+export function groupName(names: string[]): string {
   const text = names.join('+');
   return names.length <= 6 ? text : `${names.slice(0, 3).join('+')}+…+${names.slice(-2).join('+')} (${names.length})`;
 }
