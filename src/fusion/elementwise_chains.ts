@@ -196,14 +196,7 @@ export function inlineProducer(consumer: Node, slot: number, limits: FusionLimit
 function merge(consumer: Node, producer: Node): {desc: ElementwiseDesc; inputs: TensorData[]; outputs: TensorData[]} {
   const c = consumer.program.elementwise!, p = producer.program.elementwise!;
   const intermediate = producer.outputs[0];
-  const inputs: ElementwiseInput[] = [];
-  const datas: TensorData[] = [];
-  const slotOf = (data: TensorData, input: ElementwiseInput): number => {
-    for (let j = 0; j < datas.length; ++j) if (datas[j] === data && sameInput(inputs[j], input)) return j;
-    datas.push(data);
-    inputs.push(input);
-    return datas.length - 1;
-  };
+  const {inputs, datas, slotOf} = inputTable();
   // The producer's uniforms are renamed apart from the consumer's (both may call theirs attr0).
   const prefix = `f${(consumer.fusedFrom ?? 1) + (producer.fusedFrom ?? 1) - 1}_`;
   const uniforms: Uniform[] = [...c.uniforms, ...p.uniforms.map(u => ({...u, name: prefix + u.name}))];
@@ -225,6 +218,22 @@ function merge(consumer: Node, producer: Node): {desc: ElementwiseDesc; inputs: 
     outputs.push(producer.outputs[k + 1]);
   });
   return {desc: {expr, inputs, outShape: c.outShape, outType: c.outType, uniforms, extraOutputs}, inputs: datas, outputs};
+}
+
+/**
+ * The inputs of a merged kernel: `slotOf` gives a value's slot, adding it unless the same value is
+ * already read the same way.
+ */
+export function inputTable() {
+  const inputs: ElementwiseInput[] = [];
+  const datas: TensorData[] = [];
+  const slotOf = (data: TensorData, input: ElementwiseInput): number => {
+    for (let j = 0; j < datas.length; ++j) if (datas[j] === data && sameInput(inputs[j], input)) return j;
+    datas.push(data);
+    inputs.push(input);
+    return datas.length - 1;
+  };
+  return {inputs, datas, slotOf};
 }
 
 /** A copy of `e` with input leaves replaced and uniforms renamed; shared subtrees stay shared. */
@@ -257,7 +266,7 @@ export function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-export function sameInput(a: ElementwiseInput, b: ElementwiseInput): boolean {
+function sameInput(a: ElementwiseInput, b: ElementwiseInput): boolean {
   if (a.type !== b.type || !sameShape(a.shape, b.shape) || !a.view !== !b.view) return false;
   return !a.view || (a.view.offset === b.view!.offset && sameShape(a.view.strides, b.view!.strides));
 }

@@ -8,11 +8,11 @@
 // A kernel moves later, to the sibling it joins: only where nothing between the two reads its
 // outputs, so every reader still runs after it. Values do not change: each output is the same
 // expression of the same inputs.
-import {elementwiseProgram, ElementwiseInput, Expr, ExtraOutput} from '../codegen/elementwise.js';
+import {elementwiseProgram, Expr, ExtraOutput} from '../codegen/elementwise.js';
 import {Uniform} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
-import {countOps, FusionLimits, groupName, MAX_OPS, rebuild, sameInput, sameShape} from './elementwise_chains.js';
+import {countOps, FusionLimits, groupName, inputTable, MAX_OPS, rebuild, sameShape} from './elementwise_chains.js';
 
 /** How far back a kernel looks for siblings: bounds the pass's time on long segments. */
 const WINDOW = 256;
@@ -77,14 +77,7 @@ export function fuseSiblings(nodes: Node[], needed: boolean[], limits: FusionLim
 function combine(node: Node, sibling: Node, limits: FusionLimits): Node|null {
   const a = node.program.elementwise!, b = sibling.program.elementwise!;
   if (!sameShape(a.outShape, b.outShape)) return null;
-  const inputs: ElementwiseInput[] = [];
-  const datas: TensorData[] = [];
-  const slotOf = (data: TensorData, input: ElementwiseInput): number => {
-    for (let k = 0; k < datas.length; ++k) if (datas[k] === data && sameInput(inputs[k], input)) return k;
-    datas.push(data);
-    inputs.push(input);
-    return datas.length - 1;
-  };
+  const {inputs, datas, slotOf} = inputTable();
   const leaves = (n: Node, d: typeof a) => (k: number): Expr => ({kind: 'input', index: slotOf(n.inputs[k], d.inputs[k]), type: d.inputs[k].type});
   const memoA = new Map<Expr, Expr>(), memoB = new Map<Expr, Expr>();
   const leafA = leaves(node, a), leafB = leaves(sibling, b);
