@@ -3,9 +3,10 @@ import {KernelConfig, TensorInfo, Tile, TileAttrs, util} from '@tensorflow/tfjs-
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Program} from '../src/codegen/program.js';
-import {arrayUniforms, stridesOf} from '../src/codegen/shader.js';
+import {arrayUniforms, stridesOf, wgslType} from '../src/codegen/shader.js';
 import {wordCopyProgram} from '../src/codegen/word_copy.js';
-import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
+import {input} from '../src/codegen/elementwise.js';
+import {mpsgpuBackend, reshapeView, runElementwise} from '../src/kernel_util.js';
 
 import {mapComplex} from './Complex.js';
 import {gatherStrings} from './Slice.js';
@@ -47,6 +48,12 @@ export function tileTensor(b: MpsgpuBackend, x: TensorInfo, reps: number[]): Ten
       }
       return src;
     });
+  }
+  // Repeating only axes of extent 1 is a broadcast (tfjs's batch-norm gradient tiles a
+  // per-channel vector to x's shape): an elementwise kernel, which fusion folds into its reader,
+  // so the tiled tensor is never stored.
+  if (reps.every((r, d) => r === 1 || x.shape[d] === 1)) {
+    return runElementwise(b, Tile, input(0, wgslType(x.dtype)), [x], x.dtype, outShape);
   }
   const [xs, os] = dropUnitAxes(x.shape, outShape);
   return b.runProgram(tileProgram(xs, os), [x], outShape, x.dtype);

@@ -134,6 +134,13 @@ describe('fusion: elementwise chains', () => {
     tf.dispose(x);
   });
 
+  it('a tile that only broadcasts is read inside its reader (batch-norm gradient)', async () => {
+    const dy = t([2, 3, 4, 5], 9), rsqrtVar = t([5], 10);
+    const run = await expectFused(() => dy.mul(tf.tile(rsqrtVar.reshape([1, 1, 1, 5]), [2, 3, 4, 1])).mul(2), 2, 'tile');
+    expect(run.dispatches).toBe(1);
+    tf.dispose([dy, rsqrtVar]);
+  });
+
   it('a producer of another shape (broadcast into its reader) is not fused', async () => {
     const row = t([8], 7), m = t([6, 8], 8);
     const fused = await runWith(true, () => m.add(row.exp()).neg());
