@@ -2,6 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {constant, elementwiseProgram, input, op} from '../src/codegen/elementwise.js';
+import {Program} from '../src/codegen/program.js';
+import {dispatch1D} from '../src/codegen/shader.js';
 import {MpsgpuBackend, mpsgpu} from '../src/index.js';
 import {randomValues} from './util.js';
 
@@ -50,5 +52,38 @@ describe('codegen: elementwise builder', () => {
     expect(Array.from(got)).toEqual(Array.from(want));
     expect(Array.from(await r1.data())).toEqual(Array.from(await tf.tidy(() => a.add(b)).data()));
     tf.dispose([a, b, r1, a2, b2, r2]);
+  });
+
+  it('a repeated program runs its iterations in order, each reading what the one before wrote', async () => {
+    // A running product along the rows: row k+1 = row k * x[k] + 1, one dispatch per row.
+    const rows = 37, cols = 70;
+    const xv = randomValues(rows * cols, 8, 0.5, 1.5);
+    const x = tf.tensor(xv, [rows, cols]);
+    const program: Program = {
+      name: 'RunningProduct', key: 'test-running-product',
+      uniforms: [{name: 'cols', type: 'u32', value: cols}, {name: 'row', type: 'u32', value: 0}],
+      dispatch: dispatch1D(cols, 64),
+      repeat: {count: rows, uniform: 'row'},
+      shader: () => ({
+        inputs: [{name: 'x', type: 'f32'}], outputs: [{name: 'out', type: 'f32'}], workgroupSize: [64, 1, 1], declarations: '',
+        body: `
+  let c = flatId;
+  if (c >= u.cols) { return; }
+  let prev = select(out[(u.row - 1u) * u.cols + c], 1.0, u.row == 0u);
+  out[u.row * u.cols + c] = prev * x[u.row * u.cols + c] + 1.0;`,
+      }),
+    };
+    mpsgpu.resetStats();
+    const y = tf.engine().makeTensorFromTensorInfo(backend.runProgram(program, [x], [rows, cols], 'float32'));
+    const got = await y.data();
+    expect(mpsgpu.stats().dispatches).toBe(rows);
+    const want = new Float64Array(cols).fill(1);
+    for (let r = 0; r < rows; ++r) {
+      for (let c = 0; c < cols; ++c) {
+        want[c] = Math.fround(want[c] * xv[r * cols + c] + 1);
+        expect(Math.abs(got[r * cols + c] - want[c])).toBeLessThanOrEqual(1e-5 * Math.abs(want[c]), `row ${r} col ${c}`);
+      }
+    }
+    tf.dispose([x, y]);
   });
 });

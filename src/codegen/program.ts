@@ -27,6 +27,12 @@ export interface Program {
   elementwise?: ElementwiseDesc;
   /** A reduction's pass over its input (kernels/reduce.ts): fusion may compute that input in it. */
   reduction?: ReductionHook;
+  /**
+   * Run as `count` dispatches in order, the uniform named `uniform` (u32) set to 0 … count-1, on
+   * the same bindings: a sequential loop (an LSTM's time steps) as one node, each iteration reading
+   * what the one before wrote in the outputs (bound read_write; WebGPU orders the dispatches).
+   */
+  repeat?: {count: number; uniform: string};
 }
 
 /** How a reduction reads its one input, and the same program reading an expression instead. */

@@ -177,7 +177,7 @@ export class Graph {
       const node = nodes[i];
       if (needed[i]) {
         this.encode(node, encoding);
-        record.dispatches++;
+        record.dispatches += node.program.repeat?.count ?? 1;
       } else {
         stats.nodesSkipped++;
         record.skipped++;

@@ -323,23 +323,29 @@ export class Encoding {
 
   dispatch(program: Program, outputs: Binding[], inputs: Binding[]) {
     const {pipeline, layout} = this.runtime.pipelineFor(program);
-    let uniformOffset = 0;
     const uniformBytes = Math.ceil(program.uniforms.length * 4 / 16) * 16;
-    if (uniformBytes > 0) {
-      uniformOffset = this.uniformEnd;
-      this.uniformEnd += Math.ceil(uniformBytes / UNIFORM_ALIGN) * UNIFORM_ALIGN;
-      this.growUniforms(this.uniformEnd);
-      program.uniforms.forEach((uniform, i) => {
-        const at = uniformOffset + 4 * i;
-        if (uniform.type === 'f32') this.uniformView.setFloat32(at, uniform.value, true);
-        else if (uniform.type === 'i32') this.uniformView.setInt32(at, uniform.value, true);
-        else this.uniformView.setUint32(at, uniform.value >>> 0, true);
-      });
-    }
     const bindings = [...outputs, ...inputs];
     for (const b of bindings) this.used.add(b.buffer);
-    this.commands.push({kind: 'dispatch', program, pipeline, layout, bindings, uniformOffset, uniformBytes});
-    stats.dispatches++;
+    const repeat = program.repeat;
+    const counter = repeat ? program.uniforms.findIndex(u => u.name === repeat.uniform) : -1;
+    if (repeat && counter < 0) throw new Error(`mpsgpu internal error: ${program.name} repeats over a uniform it lacks`);
+    for (let k = 0; k < (repeat?.count ?? 1); ++k) {
+      let uniformOffset = 0;
+      if (uniformBytes > 0) {
+        uniformOffset = this.uniformEnd;
+        this.uniformEnd += Math.ceil(uniformBytes / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+        this.growUniforms(this.uniformEnd);
+        program.uniforms.forEach((uniform, i) => {
+          const at = uniformOffset + 4 * i;
+          if (i === counter) this.uniformView.setUint32(at, k, true);
+          else if (uniform.type === 'f32') this.uniformView.setFloat32(at, uniform.value, true);
+          else if (uniform.type === 'i32') this.uniformView.setInt32(at, uniform.value, true);
+          else this.uniformView.setUint32(at, uniform.value >>> 0, true);
+        });
+      }
+      this.commands.push({kind: 'dispatch', program, pipeline, layout, bindings, uniformOffset, uniformBytes});
+      stats.dispatches++;
+    }
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number) {
