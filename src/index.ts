@@ -5,6 +5,7 @@ import './flags.js';
 import {engine, registerBackend, registerKernel} from '@tensorflow/tfjs-core';
 
 import {kernelConfigs} from '../kernels/index.js';
+import {lstmOp} from '../kernels/LSTM.js';
 import {momentsOp} from '../kernels/moments.js';
 import {MpsgpuBackend} from './backend.js';
 import {acquireDevice, hasDevicePlatform, MpsgpuDevice, onDeviceLost, setDevicePlatform} from './device.js';
@@ -84,6 +85,11 @@ export const mpsgpu = {
    * stable pass over x (tf.moments takes three): batch-norm statistics.
    */
   moments: momentsOp,
+  /**
+   * tfjs-layers' LSTM over a whole sequence, fused on the GPU (one GEMM for the input projection,
+   * one dispatch per step), with its gradient (backpropagation through time on the GPU).
+   */
+  lstm: lstmOp,
   /** The adapter, its features and limits, and WebGPU errors seen (none, unless mpsgpu has a bug). */
   device(): MpsgpuDevice {
     return activeBackend().gpu;

@@ -19,3 +19,4 @@ import './image.spec.js';
 import './cpu_kernels.spec.js';
 import './device_lost.spec.js';
 import './layers.spec.js';
+import './lstm.spec.js';
