@@ -20,7 +20,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import fs from 'fs';
 
-import {mpsgpu} from '../src/node.js';
+import {adapterDescription, printComparison, timeFit} from './harness.js';
 
 interface Options {
   backends: string[];
@@ -57,61 +57,24 @@ function buildModel(): tfl.Sequential {
   return model;
 }
 
-/** MPSGPU_FLUSH_FIRST as registered, before any variant changes it. */
-const DEFAULT_FLUSH_FIRST = tf.env().getNumber('MPSGPU_FLUSH_FIRST');
-
-async function timeBackend(name: string, opts: Options): Promise<number> {
-  const [backend, variant] = name.split(':');
-  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialize`);
-  if (backend === 'mpsgpu') {
-    tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
-    // noramp: no flush ramp after each read (MPSGPU_FLUSH_FIRST 0); otherwise the flag's default.
-    tf.env().set('MPSGPU_FLUSH_FIRST', variant === 'noramp' ? 0 : DEFAULT_FLUSH_FIRST);
-  }
-  const n = opts.batchSize * opts.steps;
-  const xs = tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 7);
-  const labels = tf.tidy(() => tf.oneHot(tf.randomUniform([n], 0, 10, 'int32', 8), 10).toFloat());
-  const model = buildModel();
-  // Warm-up: one epoch over two batches compiles shaders and fills pools.
-  await model.fit(xs.slice(0, 2 * opts.batchSize), labels.slice(0, 2 * opts.batchSize), {batchSize: opts.batchSize, epochs: 1, verbose: 0});
-  if (backend === 'mpsgpu') mpsgpu.resetStats();
-  const start = performance.now();
-  const history = await model.fit(xs, labels, {batchSize: opts.batchSize, epochs: 1, verbose: 0, shuffle: false});
-  await tf.backend().read(tf.scalar(0).dataId);  // everything submitted is done
-  const seconds = (performance.now() - start) / 1000;
-  if (backend === 'mpsgpu') {
-    const s = mpsgpu.stats();
-    const per = (v: number) => (v / opts.steps).toFixed(0);
-    console.log(`  ${name}: per step ${per(s.nodesRecorded)} nodes recorded, ${per(s.dispatches)} dispatches, ` +
-                `${per(s.fusedGroups)} fused groups, ${per(s.flushes)} flushes`);
-  }
-  const loss = history.history.loss[0] as number;
-  if (!Number.isFinite(loss)) throw new Error(`${name}: loss is ${loss}`);
-  model.dispose();
-  tf.dispose([xs, labels]);
-  return n / seconds;
-}
-
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  await tf.setBackend('mpsgpu');
-  const info = mpsgpu.device().adapterInfo;
-  const adapter = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
+  const adapter = await adapterDescription();
   console.log(`adapter: ${adapter}; batch ${opts.batchSize}, ${opts.steps} steps`);
+  const makeData = (n: number) => ({
+    xs: tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 7),
+    ys: tf.tidy(() => tf.oneHot(tf.randomUniform([n], 0, 10, 'int32', 8), 10).toFloat()),
+  });
   const results: Record<string, number> = {};
   for (const name of opts.backends) {
     try {
-      results[name] = await timeBackend(name, opts);
+      results[name] = await timeFit(name, {buildModel, makeData, batchSize: opts.batchSize, steps: opts.steps});
       console.log(`${name.padEnd(8)} ${results[name].toFixed(1)} images/s`);
     } catch (e) {
       console.log(`${name.padEnd(8)} failed: ${(e as Error).message}`);
     }
   }
-  const base = results.mpsgpu;
-  console.log('\nbackend   images/s   mpsgpu speed-up');
-  for (const [name, v] of Object.entries(results)) {
-    console.log(`${name.padEnd(9)} ${v.toFixed(1).padStart(8)}   ${base ? (base / v).toFixed(2) + 'x' : '-'}`);
-  }
+  printComparison(results, 'images/s', true);
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({adapter, date: new Date().toISOString(), ...opts, imagesPerSecond: results}, null, 2));
   process.exit(0);
 }

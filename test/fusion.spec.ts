@@ -293,8 +293,8 @@ describe('fusion: independent kernels of one shape (siblings)', () => {
   it('as many as the buffer limit allows, with attributes and output types of their own', async () => {
     const maxBuffers = mpsgpu.device().limits.maxStorageBuffersPerShaderStage;
     const xs = Array.from({length: 10}, (_, k) => t([40], 20 + k));
-    const fn = () => xs.map((x, k) => (k % 3 === 0 ? tf.leakyRelu(x, 0.1 * (k + 1)) : k % 3 === 1 ? x.greater(0.1 * k) : x.exp()));
-    // Each kernel binds one input and one output.
+    // Each kernel binds one input and one output (attributes are uniforms; no scalar tensors).
+    const fn = () => xs.map((x, k) => (k % 3 === 0 ? tf.leakyRelu(x, 0.1 * (k + 1)) : k % 3 === 1 ? x.cast('bool') : x.exp()));
     const perDispatch = Math.floor(maxBuffers / 2);
     const run = await expectFused(fn, 10 - Math.ceil(10 / perDispatch), 'ten siblings');
     expect(run.dispatches).toBe(Math.ceil(10 / perDispatch));

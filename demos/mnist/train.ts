@@ -22,6 +22,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import {mpsgpu} from '../../src/node.js';
+import {parseOptions, requirePositiveIntegers} from '../cli.js';
 
 import fs from 'fs';
 import {createRequire} from 'module';
@@ -62,39 +63,9 @@ function usage(): string {
   --seed N            the split and the initial weights (${d.seed})`;
 }
 
-function usageError(message: string): never {
-  console.error(`${message}\n${usage()}`);
-  process.exit(2);
-}
-
 function parseArgs(argv: string[]): Options {
-  const opts: Options = {...DEFAULTS};
-  const names: Record<string, keyof Options> = {
-    '--backend': 'backend', '--epochs': 'epochs', '--batch-size': 'batchSize', '--train-count': 'trainCount',
-    '--test-count': 'testCount', '--lr': 'lr', '--lr-decay': 'lrDecay', '--filters': 'filters', '--log-every': 'logEvery',
-    '--min-accuracy': 'minAccuracy', '--seed': 'seed',
-  };
-  for (let i = 0; i < argv.length; ++i) {
-    const [flag, inline] = argv[i].split('=', 2);
-    if (flag === '--help' || flag === '-h') {
-      console.log(usage());
-      process.exit(0);
-    }
-    const key = names[flag];
-    if (!key) usageError(`unknown option ${argv[i]}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) usageError(`${flag} needs a value`);
-    if (key === 'backend') {
-      opts.backend = value;
-    } else {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n < 0) usageError(`${flag}: not a non-negative number: ${value}`);
-      (opts as Record<string, number|string>)[key] = n;
-    }
-  }
-  for (const key of ['epochs', 'batchSize', 'trainCount', 'testCount', 'filters'] as const) {
-    if (!Number.isInteger(opts[key]) || opts[key] < 1) usageError(`${key}: must be a positive integer, got ${opts[key]}`);
-  }
+  const opts = parseOptions(argv, DEFAULTS, usage);
+  requirePositiveIntegers(opts, ['epochs', 'batchSize', 'trainCount', 'testCount', 'filters'], usage);
   return opts;
 }
 
