@@ -304,3 +304,59 @@ describe('fusion: independent kernels of one shape (siblings)', () => {
     tf.dispose(xs);
   });
 });
+
+describe('fusion: elementwise readers into GEMM epilogues', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  it('relu gradient and batch-norm terms applied in the input gradient of a convolution', async () => {
+    const dy = t([2, 6, 7, 8], 31), w = t([3, 3, 5, 8], 32), x = t([2, 6, 7, 5], 33);
+    const scale = t([5], 34), shift = t([5], 35);
+    const run = await expectFused(() => {
+      const dx = tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [2, 6, 7, 5], 1, 'same');
+      // relu'(x·scale + shift) · dx, with a scalar factor: same-shape, per-channel and scalar inputs.
+      return tf.step(x.mul(scale).add(shift)).mul(dx).mul(0.5);
+    }, 5, 'conv transpose epilogue');
+    expect(run.dispatches).toBe(1);
+    tf.dispose([dy, w, x, scale, shift]);
+  });
+
+  it('the sum of two branches\' gradients, and a matmul with bias and an attribute', async () => {
+    const dy = t([1, 5, 5, 6], 36), w1 = t([1, 1, 4, 6], 37), w2 = t([3, 3, 4, 6], 38);
+    const a = t([9, 12], 39), b = t([12, 16], 40), bias = t([16], 41);
+    const run = await expectFused(() => {
+      const g1 = tf.conv2dTranspose(dy as tf.Tensor4D, w1 as tf.Tensor4D, [1, 5, 5, 4], 1, 'same');
+      const g2 = tf.conv2dTranspose(dy as tf.Tensor4D, w2 as tf.Tensor4D, [1, 5, 5, 4], 1, 'same');
+      const y = tf.leakyRelu(a.matMul(b).add(bias), 0.3);
+      return [g1.add(g2), y];
+    }, 3, 'branches and matmul');
+    // g1's conv applies the add reading g2; the matmul applies bias-add and leaky relu.
+    expect(run.dispatches).toBe(3);
+    tf.dispose([dy, w1, w2, a, b, bias]);
+  });
+
+  it('a GEMM output read twice, or read through a broadcast it cannot load, is stored', async () => {
+    const a = t([8, 12], 42), b = t([12, 16], 43), col = t([1, 8, 1], 44);
+    // (The readers differ in shape, so none of them shares a dispatch as siblings either.)
+    const run = await expectFused(() => {
+      const p = a.matMul(b);
+      return [p.add(1), p.sum(), a.matMul(b).mul(col)];
+    }, 0, 'not absorbed');
+    expect(run.dispatches).toBe(5);
+    tf.dispose([a, b, col]);
+  });
+
+  it('composes with the GEMM\'s own epilogue, and with split-K\'s summing pass', async () => {
+    const x = t([2, 7, 7, 4], 45), w = t([3, 3, 4, 8], 46), bias = t([8], 47), scale = t([8], 48);
+    const a = t([4, 4096], 49), b = t([4096, 8], 50);
+    const run = await expectFused(() => [
+      tf.fused.conv2d({x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu'}).mul(scale).sub(1),
+      a.matMul(b).add(bias).sigmoid(),
+    ], 4, 'own epilogue, split-K');
+    // The convolution (bias, relu, then the reader) and the matmul's two passes (on CPU adapters
+    // and GPUs alike, a 4096-long reduction over 4 × 8 outputs is split).
+    expect(run.dispatches).toBe(3);
+    tf.dispose([x, w, bias, scale, a, b]);
+  });
+});

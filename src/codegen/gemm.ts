@@ -18,7 +18,7 @@
 import {adapterMatches, isCpuAdapter, MpsgpuDevice} from '../device.js';
 
 import {emitExpr, Expr, exprKey} from './elementwise.js';
-import {Program} from './program.js';
+import {EpilogueHook, Program} from './program.js';
 import {BufferDecl, dispatch1D, ShaderSpec, Uniform, WgslScalar} from './shader.js';
 
 export interface GemmTile {
@@ -673,10 +673,59 @@ type TensorLike = {dataId: object; shape: number[]; dtype: string};
 export function runGemm<T extends TensorLike>(backend: GemmBackend, spec: GemmSpec, operands: [T, T], extras: T[], shape: number[],
                                               dtype: 'float32'|'int32'|'bool'): T {
   const cpuAdapter = isCpuAdapter(backend.gpu);
-  const {main, sum, partialSize} = gemmPrograms({...spec, cpuAdapter, compactLoads: cpuAdapter && adapterMatches(backend.gpu, /swiftshader/i)});
-  if (!sum) return backend.runProgram(main, [...operands, ...extras], shape, dtype) as T;
+  const full = {...spec, cpuAdapter, compactLoads: cpuAdapter && adapterMatches(backend.gpu, /swiftshader/i)};
+  const {main, sum, partialSize} = gemmPrograms(full);
+  // The storing program (the only one, or the split-K sum) may take an elementwise reader in.
+  const storing = (p: Program) => ({...p, epilogue: epilogueHook(full, p === main ? 2 + extras.length : 1 + extras.length)});
+  if (!sum) return backend.runProgram(storing(main), [...operands, ...extras], shape, dtype) as T;
   const partial = backend.runProgram(main, operands, [partialSize], spec.acc === 'f32' ? 'float32' : 'int32');
-  const out = backend.runProgram(sum, [partial, ...extras], shape, dtype) as T;
+  const out = backend.runProgram(storing(sum), [partial, ...extras], shape, dtype) as T;
   backend.disposeIntermediateTensorInfo(partial);
+  return out;
+}
+
+/**
+ * The hook through which fusion (src/fusion/epilogues.ts) applies an elementwise reader of the
+ * GEMM's output before the store: its expression over the GEMM's own epilogue, its further inputs
+ * bound after the GEMM's, its uniforms after the GEMM's. `inputs`: the buffers the storing
+ * program reads.
+ */
+function epilogueHook(spec: GemmSpec, inputs: number): EpilogueHook {
+  const own = spec.out.extraInputs.length;
+  return {
+    n: spec.n,
+    buffers: inputs + 1,
+    withEpilogue: e => {
+      const loads = e.inputs.map((inp, j) => ({name: `epi${j}`, ...inp}));
+      const expr = substituteInputs(e.expr, j => (j === 0 ? spec.out.epilogue : {kind: 'input', index: own + j, type: e.inputs[j - 1].type}));
+      const out: GemmOutput = {
+        ...spec.out,
+        type: e.outType,
+        epilogue: expr,
+        extraInputs: [...spec.out.extraInputs, ...loads.map(l => ({name: l.name, type: l.type}))],
+        loadExtra: (i, m, n) => {
+          if (i <= own) return spec.out.loadExtra(i, m, n);
+          const l = loads[i - own - 1];
+          return l.load === 'same' ? `${l.name}[${spec.out.index(m, n)}]` : l.load === 'channel' ? `${l.name}[${n}]` : `${l.name}[0]`;
+        },
+        key: `${spec.out.key}|epi:${loads.map(l => l.type + l.load).join(',')}`,
+      };
+      const {main, sum} = gemmPrograms({...spec, out, uniforms: [...spec.uniforms, ...e.uniforms]});
+      return sum ?? main;
+    },
+  };
+}
+
+/** `e` with each input leaf replaced (shared subtrees stay shared). */
+function substituteInputs(e: Expr, leaf: (index: number) => Expr, memo = new Map<Expr, Expr>()): Expr {
+  const done = memo.get(e);
+  if (done) return done;
+  let out: Expr;
+  switch (e.kind) {
+    case 'input': out = leaf(e.index); break;
+    case 'op': out = {...e, args: e.args.map(a => substituteInputs(a, leaf, memo))}; break;
+    default: out = e;
+  }
+  memo.set(e, out);
   return out;
 }

@@ -27,6 +27,8 @@ export interface Program {
   elementwise?: ElementwiseDesc;
   /** A reduction's pass over its input (kernels/reduce.ts): fusion may compute that input in it. */
   reduction?: ReductionHook;
+  /** A GEMM's storing program (src/codegen/gemm.ts): fusion may apply an elementwise reader in it. */
+  epilogue?: EpilogueHook;
   /**
    * Run as `count` dispatches in order, the uniform named `uniform` (u32) set to 0 … count-1, on
    * the same bindings: a sequential loop (an LSTM's time steps) as one node, each iteration reading
@@ -41,4 +43,24 @@ export interface ReductionHook {
   vec: 1|4;
   inType: WgslScalar;
   withPrologue: (prologue: ReadPrologue) => Program;
+}
+
+/** How an extra input of a fused epilogue is read at output element (m, n). */
+export type EpilogueLoad = 'same'|'channel'|'scalar';
+
+/**
+ * A GEMM whose output is stored row-major ([…, N], element (m, n) at flat index m·N + n), and the
+ * same program applying an elementwise function to each result before the store.
+ */
+export interface EpilogueHook {
+  /** N: the output's last dimension. */
+  n: number;
+  /** Buffers the program binds now (operands, its own epilogue's inputs, the output). */
+  buffers: number;
+  /**
+   * `expr` over input(0) = the GEMM's result and input(j ≥ 1) = `inputs[j - 1]`, each read the
+   * given way ('same': the output's own index; 'channel': index n; 'scalar': index 0); its
+   * uniform leaves are `uniforms` (named apart from the GEMM's).
+   */
+  withEpilogue: (e: {expr: Expr; outType: WgslScalar; inputs: Array<{type: WgslScalar; load: EpilogueLoad}>; uniforms: Uniform[]}) => Program;
 }

@@ -6,6 +6,7 @@ import {BackendValues, DataType, TensorInfo} from '@tensorflow/tfjs-core';
 import {Program} from '../codegen/program.js';
 import {flags} from '../flags.js';
 import {fuseElementwiseChains} from '../fusion/elementwise_chains.js';
+import {fuseEpilogues} from '../fusion/epilogues.js';
 import {fuseSiblings} from '../fusion/siblings.js';
 import {Binding, Encoding, Runtime} from '../runtime/runtime.js';
 import {planFlushMemory, reservedBytes} from '../memory/arena.js';
@@ -145,11 +146,12 @@ export class Graph {
       let groups = 0, absorbed = 0;
       if (flags.fusion) {
         const fused = fuseElementwiseChains(nodes, needed, this.fusionLimits);
-        const siblings = fuseSiblings(fused.nodes, fused.needed, this.fusionLimits);
+        const epilogues = fuseEpilogues(fused.nodes, fused.needed, this.fusionLimits);
+        const siblings = fuseSiblings(epilogues.nodes, epilogues.needed, this.fusionLimits);
         nodes = siblings.nodes;
         needed = siblings.needed;
         groups = nodes.filter(n => (n.fusedFrom ?? 1) > 1).length;
-        absorbed = fused.absorbed + siblings.joined;
+        absorbed = fused.absorbed + epilogues.absorbed + siblings.joined;
       }
       if (key) {
         plan = planOf(segment, key, nodes, needed, groups, absorbed);

@@ -46,8 +46,8 @@ const shapeText = (s: number[]) => s.join('x');
 
 /**
  * The structural key of `nodes`. `context` holds what else the plan depends on (flags, limits).
- * Uniform values enter for elementwise programs and reductions only: fusion bakes them into the
- * fused program; any other node runs with its own program, so a value that changes every step (a
+ * Uniform values enter for elementwise programs, reductions and GEMMs only: fusion bakes them into
+ * the fused program; any other node runs with its own program, so a value that changes every step (a
  * random seed) does not defeat reuse.
  */
 export function segmentKey(nodes: Node[], context: string): SegmentKey {
@@ -58,7 +58,7 @@ export function segmentKey(nodes: Node[], context: string): SegmentKey {
   for (const node of nodes) {
     const p = node.program;
     let text = p.key;
-    if (p.elementwise || p.reduction) {
+    if (p.elementwise || p.reduction || p.epilogue) {
       text += `#${p.uniforms.map(u => u.value).join(',')}`;
       const e = p.elementwise;
       if (e) {
