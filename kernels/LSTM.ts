@@ -1,17 +1,20 @@
 // The fused LSTM (mpsgpu.lstm): tfjs-layers' LSTM over a whole sequence, forward and backward on
 // the GPU, with the programs of kernels/lstm_programs.ts.
 //
-// Forward (kernel MpsgpuLSTM): x·W + b for every step as one GEMM ([B·T, 4U]), then one dispatch
-// per step: h_{s-1}·U with the gate math fused, writing the step's record [B, 6U] (gates i, f, g, o
-// after their activations, c_s, h_s). The records, stacked after entry 0 (the initial state), are
-// the kernel's one output, [B, T+1, 6U]; the op slices the sequence output and the final states out
-// of it, so that their gradients reach the backward kernel as one tensor (tfjs-core's Slice
-// gradient pads them into place) and the records are saved for the backward pass with no copy.
+// Forward (kernel MpsgpuLSTM): x·W + b for every step as one GEMM ([B·T, 4U]), then the recurrence
+// as one repeated program (one graph node, T + 1 dispatches): the initial state as entry 0, then per
+// step h_{s-1}·U with the gate math fused, writing the step's record (gates i, f, g, o after their
+// activations, c_s, h_s; 6U per batch row) as entry s + 1 of the kernel's one output, the records
+// [B, T+1, 6U], in place. The op slices the sequence output and the final states out of it, so
+// that their gradients reach the backward kernel as one tensor (tfjs-core's Slice gradient pads
+// them into place) and the records are saved for the backward pass with no copy.
 //
-// Backward (kernel MpsgpuLSTMGrad): one dispatch per step in reverse, computing dz_s from the
-// saved gates with dh_s += dz_{s+1}·Uᵀ fused in, and the carry (dh_s, dc_{s-1}); one more for the
-// initial state's gradient; then over all steps at once: dx = DZ·Wᵀ, dW = Xᵀ·DZ, dU = H_prevᵀ·DZ
-// (GEMMs), db = ΣDZ (a reduction).
+// Backward (kernel MpsgpuLSTMGrad): one repeated program (one node, T + 1 dispatches) runs the steps
+// in reverse, computing dz_s from the saved gates with dh_s += dz_{s+1}·Uᵀ fused in, written in
+// place into DZ [B, T, 4U] (time order), and the carry (dh_s, dc_{s-1}); its last iteration writes
+// the initial state's gradient; then over all steps at once: dx = DZ·Wᵀ, dW = Xᵀ·DZ,
+// dU = H_prevᵀ·DZ (GEMMs), db = ΣDZ (a reduction). Recording is a constant number of nodes,
+// whatever the sequence length.
 //
 // Steps run in processing order s (reversed time with goBackwards: time index t = T-1-s), as
 // tfjs-layers' rnn() runs them; the sequence output is in that order too, as tfjs-layers returns it.
@@ -23,8 +26,7 @@ import {wgslType} from '../src/codegen/shader.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
 import {batchMatMul} from './BatchMatMul.js';
-import {concatTensors} from './Concat.js';
-import {LSTM_ACTIVATIONS, lstmBackwardStepProgram, lstmForwardStepProgram, lstmInitProgram, LstmActivation, LstmStepConfig} from './lstm_programs.js';
+import {LSTM_ACTIVATIONS, lstmBackwardProgram, lstmForwardProgram, LstmActivation, LstmStepConfig, lstmTailCarryRow} from './lstm_programs.js';
 import {reduce} from './reduce.js';
 import {sliceTensor, stridedCopy} from './Slice.js';
 
@@ -124,11 +126,6 @@ function stepConfig(a: LstmAttrs, mask: TensorInfo|null): LstmStepConfig {
   return {act: a.activation, recAct: a.recurrentActivation, mask: mask ? wgslType(mask.dtype) : null};
 }
 
-/** The time index of processing step s. */
-function timeOf(s: number, time: number, goBackwards: boolean): number {
-  return goBackwards ? time - 1 - s : s;
-}
-
 /** Record the forward pass: the records [B, T+1, 6U]. */
 function lstmForward(b: MpsgpuBackend, p: LstmParts<TensorInfo>, a: LstmAttrs): TensorInfo {
   const [batch, time, inputDim] = p.x.shape;
@@ -136,28 +133,12 @@ function lstmForward(b: MpsgpuBackend, p: LstmParts<TensorInfo>, a: LstmAttrs): 
   const x2 = reshapeView(b, p.x, [batch * time, inputDim]);
   const xw = batchMatMul(b, x2, p.kernel, false, false, {bias: p.bias});
   b.disposeIntermediateTensorInfo(x2);
-  const init = b.runProgram(lstmInitProgram(p.h0 !== null, p.c0 !== null, batch, units),
-                            [p.h0, p.c0].filter((t): t is TensorInfo => t !== null), [batch, 6 * units], 'float32');
-  const cfg = stepConfig(a, p.mask);
-  const entries = [init];
-  for (let s = 0; s < time; ++s) {
-    const program = lstmForwardStepProgram(cfg, batch, units, time, timeOf(s, time, a.goBackwards));
-    const inputs = [xw, p.recurrentKernel, entries[s]];
-    if (p.mask) inputs.push(p.mask);
-    entries.push(b.runProgram(program, inputs, [batch, 6 * units], 'float32'));
-  }
+  const program = lstmForwardProgram(stepConfig(a, p.mask), {hasH0: p.h0 !== null, hasC0: p.c0 !== null}, batch, units, time,
+                                     a.goBackwards);
+  const inputs = [xw, p.recurrentKernel, p.h0, p.c0, p.mask].filter((t): t is TensorInfo => t !== null);
+  const records = b.runProgram(program, inputs, [batch, time + 1, 6 * units], 'float32');
   b.disposeIntermediateTensorInfo(xw);
-  const records = stack(b, entries, batch, 6 * units);
-  entries.forEach(e => b.disposeIntermediateTensorInfo(e));
   return records;
-}
-
-/** [B, n] tensors stacked along a new axis 1. */
-function stack(b: MpsgpuBackend, items: TensorInfo[], batch: number, width: number): TensorInfo {
-  const views = items.map(t => reshapeView(b, t, [batch, 1, width]));
-  const out = concatTensors(b, views, 1);
-  views.forEach(v => b.disposeIntermediateTensorInfo(v));
-  return out;
 }
 
 /** Record the backward pass: [dx, dW, dU, db, dh0, dc0]. */
@@ -165,31 +146,10 @@ function lstmBackward(b: MpsgpuBackend, x: TensorInfo, kernel: TensorInfo, rk: T
                       dRecords: TensorInfo, mask: TensorInfo|null, a: LstmAttrs): TensorInfo[] {
   const [batch, time, inputDim] = x.shape;
   const units = rk.shape[0];
-  const cfg = stepConfig(a, mask);
-  const withMask = (inputs: TensorInfo[]) => (mask ? [...inputs, mask] : inputs);
-  // dz per step, in time order (the order of x's rows).
-  const dzs: TensorInfo[] = new Array(time);
-  // The last step reads no later dz or carry (an empty reduction, guarded reads): dRecords stands in.
-  let dzNext = dRecords;
-  let carryNext = dRecords;
-  for (let s = time - 1; s >= 0; --s) {
-    const step = {step: s, t: timeOf(s, time, a.goBackwards), tNext: s < time - 1 ? timeOf(s + 1, time, a.goBackwards) : 0,
-                  last: s === time - 1};
-    const [dz, carry] = b.runProgramMulti(lstmBackwardStepProgram(cfg, false, batch, units, time, step),
-                                          withMask([records, dRecords, dzNext, carryNext, rk]),
-                                          [{shape: [batch, 4 * units], dtype: 'float32'}, {shape: [batch, 2 * units], dtype: 'float32'}]);
-    if (carryNext !== dRecords) b.disposeIntermediateTensorInfo(carryNext);
-    dzs[step.t] = dz;
-    dzNext = dz;
-    carryNext = carry;
-  }
-  // The tail: the gradient of the initial state, (dh0, dc0).
-  const tail = {step: -1, t: 0, tNext: timeOf(0, time, a.goBackwards), last: false};
-  const carry0 = b.runProgram(lstmBackwardStepProgram(cfg, true, batch, units, time, tail),
-                              withMask([dRecords, dzNext, carryNext, rk]), [batch, 2 * units], 'float32');
-  b.disposeIntermediateTensorInfo(carryNext);
-  const dz = stack(b, dzs, batch, 4 * units);
-  dzs.forEach(t => b.disposeIntermediateTensorInfo(t));
+  // dz of every step in time order (the order of x's rows), and the carries, (dh0, dc0) at the end.
+  const [dz, carries] = b.runProgramMulti(lstmBackwardProgram(stepConfig(a, mask), batch, units, time, a.goBackwards),
+                                          [records, dRecords, rk, ...(mask ? [mask] : [])],
+                                          [{shape: [batch, time, 4 * units], dtype: 'float32'}, {shape: [2 * batch, 2 * units], dtype: 'float32'}]);
   const dz2 = reshapeView(b, dz, [batch * time, 4 * units]);
   b.disposeIntermediateTensorInfo(dz);
   const x2 = reshapeView(b, x, [batch * time, inputDim]);
@@ -207,9 +167,10 @@ function lstmBackward(b: MpsgpuBackend, x: TensorInfo, kernel: TensorInfo, rk: T
   b.disposeIntermediateTensorInfo(hPrev);
   const db = reduce(b, dz2, [0], 'Sum', false);
   b.disposeIntermediateTensorInfo(dz2);
-  const dh0 = sliceTensor(b, carry0, [0, 0], [batch, units], LSTM_GRAD_KERNEL);
-  const dc0 = sliceTensor(b, carry0, [0, units], [batch, units], LSTM_GRAD_KERNEL);
-  b.disposeIntermediateTensorInfo(carry0);
+  const tail = lstmTailCarryRow(batch, time);
+  const dh0 = sliceTensor(b, carries, [tail, 0], [batch, units], LSTM_GRAD_KERNEL);
+  const dc0 = sliceTensor(b, carries, [tail, units], [batch, units], LSTM_GRAD_KERNEL);
+  b.disposeIntermediateTensorInfo(carries);
   return [dx, dW, dU, db, dh0, dc0];
 }
 

@@ -1,5 +1,7 @@
-// WGSL builders of the fused LSTM (kernels/LSTM.ts): one dispatch per recurrent step, forward and
-// backward.
+// WGSL builders of the fused LSTM (kernels/LSTM.ts): the forward and the backward recurrence, each
+// one repeated program (Program.repeat): one graph node, one dispatch per step in order on the same
+// bindings, the counter uniform telling the iteration; each iteration reads what the one before
+// wrote in the program's outputs (bound read_write, dispatches ordered by WebGPU).
 //
 // Each step is a small GEMM with the gate math as its epilogue. A workgroup of TJ × WY invocations
 // owns TJ units (columns j) and TB = RB·WY batch rows; invocation (x, y) accumulates rows
@@ -8,13 +10,17 @@
 // the A block (TB × KC) and the B block (KC × G·TJ) in workgroup memory; then each invocation runs
 // the epilogue for its (b, j), which reads everything else it needs straight from the buffers.
 //
-// The step record (the forward pass's one output per step, [B, 6U]): per batch row the activated
-// gates i, f, g = act(z_c), o (4U), then c and h (U each). Stacked over the steps (after the
-// initial state, entry 0) it is all the backward pass needs. Entries for masked steps hold zero
-// gates and the carried-over c and h.
+// The records (the forward pass's one output, [B, T+1, 6U]): entry 0 the initial state, entry s + 1
+// the record of processing step s: per batch row the activated gates i, f, g = act(z_c), o (4U),
+// then c and h (U each). It is all the backward pass needs. Entries for masked steps hold zero gates
+// and the carried-over c and h.
+//
+// Per-step values (step, time index, whether it is the first or last) are computed in WGSL from the
+// counter and the uniforms T and back (goBackwards: time index t = T-1-s), so the key (the WGSL)
+// does not depend on them.
 import {Expr, emitExpr, op} from '../src/codegen/elementwise.js';
 import {Program} from '../src/codegen/program.js';
-import {dispatch1D, ShaderSpec, Uniform, WgslScalar} from '../src/codegen/shader.js';
+import {ShaderSpec, Uniform, WgslScalar} from '../src/codegen/shader.js';
 
 import {unaryExpr} from './unary.js';
 
@@ -79,15 +85,17 @@ function activationDecls(act: LstmActivation, recAct: LstmActivation): string {
 
 interface TileSpec {
   gates: 1|4;
-  /** WGSL f32 of A[b, k] (b < u.B, k < u.K). */
+  /** Statements before the tile loop; they must define K (u32, uniform: the reduction's extent). */
+  prelude: string;
+  /** WGSL f32 of A[b, k] (b < u.B, k < K). */
   loadA: (b: string, k: string) => string;
-  /** WGSL f32 of B[k, column j of gate q] (k < u.K, j < u.U; q a u32 expression). */
+  /** WGSL f32 of B[k, column j of gate q] (k < K, j < u.U; q a u32 expression). */
   loadB: (k: string, q: string, j: string) => string;
   /** Statements for one (b, j) (b < u.B, j < u.U), with `z0`…`z{G-1}` (the products) in scope. */
   epilogue: string;
 }
 
-/** Workgroup arrays and the main body of a recurrent step (uniforms B, U, K used). */
+/** Workgroup arrays and the main body of a recurrent step (uniforms B, U used; K from the prelude). */
 function tileShader(spec: TileSpec): {declarations: string; body: string} {
   const g = spec.gates;
   const cols = g * TJ;
@@ -100,7 +108,7 @@ function tileShader(spec: TileSpec): {declarations: string; body: string} {
       let b = b0 + idx / ${KC}u;
       let k = k0 + idx % ${KC}u;
       var v = 0.0;
-      if (b < u.B && k < u.K) { v = ${spec.loadA('b', 'k')}; }
+      if (b < u.B && k < K) { v = ${spec.loadA('b', 'k')}; }
       As[idx] = v;
     }`);
   }
@@ -113,7 +121,7 @@ function tileShader(spec: TileSpec): {declarations: string; body: string} {
       let q = c / ${TJ}u;
       let jj = j0 + c % ${TJ}u;
       var v = 0.0;
-      if (k < u.K && jj < u.U) { v = ${spec.loadB('k', 'q', 'jj')}; }
+      if (k < K && jj < u.U) { v = ${spec.loadB('k', 'q', 'jj')}; }
       Bs[idx] = v;
     }`);
   }
@@ -138,9 +146,10 @@ function tileShader(spec: TileSpec): {declarations: string; body: string} {
   let j0 = wid.x * ${TJ}u;
   let b0 = wid.y * ${TB}u;
   let j = j0 + lid.x;
+  ${spec.prelude}
   ${accs.join('\n  ')}
   // The reduction's extent is uniform, so every invocation reaches the barriers.
-  for (var k0 = 0u; k0 < u.K; k0 = k0 + ${KC}u) {
+  for (var k0 = 0u; k0 < K; k0 = k0 + ${KC}u) {
     ${stageA.join('\n    ')}
     ${stageB.join('\n    ')}
     workgroupBarrier();
@@ -173,43 +182,70 @@ function configKey(c: LstmStepConfig): string {
   return `${c.act}|${c.recAct}|${c.mask ?? 'nomask'}`;
 }
 
+
+/** The forward recurrence's inputs beside x·W + b and the recurrent kernel. */
+export interface LstmForwardInputs {
+  hasH0: boolean;
+  hasC0: boolean;
+}
+
 /**
- * Forward step: reads xw ([B, T, 4U], x·W + b for every step), the recurrent kernel, the previous
- * record (its c and h) and the mask; writes this step's record. Uniforms: step time index t.
+ * The forward recurrence, one repeated program of T + 1 iterations writing the records
+ * [B, T+1, 6U]: iteration 0 writes entry 0 (zero gates, c0 and h0, zeros where not given);
+ * iteration it ≥ 1 runs processing step s = it - 1 (time index t), reading entry it - 1 (its c and
+ * h) and writing entry it. Inputs: xw ([B, T, 4U], x·W + b for every step), the recurrent kernel,
+ * h0, c0 (if given), the mask (if any).
  */
-export function lstmForwardStepProgram(c: LstmStepConfig, batch: number, units: number, time: number, t: number): Program {
+export function lstmForwardProgram(c: LstmStepConfig, init: LstmForwardInputs, batch: number, units: number, time: number,
+                                   goBackwards: boolean): Program {
   const tile = tileShader({
     gates: 4,
-    loadA: (b, k) => `prev[${b} * 6u * u.U + 5u * u.U + ${k}]`,
+    prelude: `// Iteration 0 (the initial state) has no product.
+  let K = select(u.U, 0u, u.it == 0u);
+  let s = u.it - 1u;
+  let t = select(s, u.T - 1u - s, u.back != 0u);`,
+    loadA: (b, k) => `rec[(${b} * (u.T + 1u) + s) * 6u * u.U + 5u * u.U + ${k}]`,
     loadB: (k, q, j) => `rk[${k} * 4u * u.U + ${q} * u.U + ${j}]`,
     epilogue: `let U = u.U;
-      let xo = (b * u.T + u.t) * 4u * U + j;
-      let po = b * 6u * U;
-      let cp = prev[po + 4u * U + j];
-      let hp = prev[po + 5u * U + j];
-      ${c.mask ? `if (${maskKeeps(c.mask, 'b * u.T + u.t')}) {` : '{'}
-        let gi = recAct(z0 + xw[xo]);
-        let gf = recAct(z1 + xw[xo + U]);
-        let gg = act(z2 + xw[xo + 2u * U]);
-        let go = recAct(z3 + xw[xo + 3u * U]);
-        let cn = gf * cp + gi * gg;
-        rec[po + j] = gi;
-        rec[po + U + j] = gf;
-        rec[po + 2u * U + j] = gg;
-        rec[po + 3u * U + j] = go;
-        rec[po + 4u * U + j] = cn;
-        rec[po + 5u * U + j] = go * act(cn);
-      }${c.mask ? ` else {
-        // Masked: the state carries over exactly; no gate contributes to the gradients.
+      let po = (b * (u.T + 1u) + u.it) * 6u * U;
+      if (u.it == 0u) {
         rec[po + j] = 0.0;
         rec[po + U + j] = 0.0;
         rec[po + 2u * U + j] = 0.0;
         rec[po + 3u * U + j] = 0.0;
-        rec[po + 4u * U + j] = cp;
-        rec[po + 5u * U + j] = hp;
-      }` : ''}`,
+        rec[po + 4u * U + j] = ${init.hasC0 ? 'c0[b * U + j]' : '0.0'};
+        rec[po + 5u * U + j] = ${init.hasH0 ? 'h0[b * U + j]' : '0.0'};
+      } else {
+        let xo = (b * u.T + t) * 4u * U + j;
+        let pp = po - 6u * U;
+        let cp = rec[pp + 4u * U + j];
+        let hp = rec[pp + 5u * U + j];
+        ${c.mask ? `if (${maskKeeps(c.mask, 'b * u.T + t')}) {` : '{'}
+          let gi = recAct(z0 + xw[xo]);
+          let gf = recAct(z1 + xw[xo + U]);
+          let gg = act(z2 + xw[xo + 2u * U]);
+          let go = recAct(z3 + xw[xo + 3u * U]);
+          let cn = gf * cp + gi * gg;
+          rec[po + j] = gi;
+          rec[po + U + j] = gf;
+          rec[po + 2u * U + j] = gg;
+          rec[po + 3u * U + j] = go;
+          rec[po + 4u * U + j] = cn;
+          rec[po + 5u * U + j] = go * act(cn);
+        }${c.mask ? ` else {
+          // Masked: the state carries over exactly; no gate contributes to the gradients.
+          rec[po + j] = 0.0;
+          rec[po + U + j] = 0.0;
+          rec[po + 2u * U + j] = 0.0;
+          rec[po + 3u * U + j] = 0.0;
+          rec[po + 4u * U + j] = cp;
+          rec[po + 5u * U + j] = hp;
+        }` : ''}
+      }`,
   });
-  const inputs: ShaderSpec['inputs'] = [{name: 'xw', type: 'f32'}, {name: 'rk', type: 'f32'}, {name: 'prev', type: 'f32'}];
+  const inputs: ShaderSpec['inputs'] = [{name: 'xw', type: 'f32'}, {name: 'rk', type: 'f32'}];
+  if (init.hasH0) inputs.push({name: 'h0', type: 'f32'});
+  if (init.hasC0) inputs.push({name: 'c0', type: 'f32'});
   if (c.mask) inputs.push({name: 'mask', type: c.mask});
   const shader = (): ShaderSpec => ({
     inputs,
@@ -219,33 +255,55 @@ export function lstmForwardStepProgram(c: LstmStepConfig, batch: number, units: 
     body: tile.body,
   });
   const uniforms: Uniform[] = [
-    {name: 'B', type: 'u32', value: batch}, {name: 'U', type: 'u32', value: units}, {name: 'K', type: 'u32', value: units},
-    {name: 'T', type: 'u32', value: time}, {name: 't', type: 'u32', value: t},
+    {name: 'B', type: 'u32', value: batch}, {name: 'U', type: 'u32', value: units}, {name: 'T', type: 'u32', value: time},
+    {name: 'back', type: 'u32', value: goBackwards ? 1 : 0}, {name: 'it', type: 'u32', value: 0},
   ];
-  return {name: 'MpsgpuLSTM', key: `lstm|fwd|${configKey(c)}`, shader, uniforms, dispatch: tileDispatch(batch, units)};
-}
-
-export interface LstmBackwardStep {
-  /** Processing step s (0…T-1), or -1 for the tail (the gradient of the initial state). */
-  step: number;
-  /** The time index (into the mask) of step s, and of step s + 1 (ignored at the last step). */
-  t: number;
-  tNext: number;
-  /** s = T - 1: nothing flows back from a later step. */
-  last: boolean;
+  return {name: 'MpsgpuLSTM', key: `lstm|fwd|${configKey(c)}|h0:${init.hasH0}|c0:${init.hasC0}`, shader, uniforms,
+          dispatch: tileDispatch(batch, units), repeat: {count: time + 1, uniform: 'it'}};
 }
 
 /**
- * Backward step s: the total gradient of h_s (dRecords' h part + dz_{s+1}·Uᵀ, or the carried one
- * where step s + 1 was masked) and of c_s (dRecords' c part + the carry), then dz_s from the saved
- * gates, and the carry for step s - 1: (dh_s, dc_{s-1}). The tail (s = -1) writes only the carry,
- * (dh0, dc0). Inputs: records, dRecords ([B, T+1, 6U]), dz_{s+1} ([B, 4U]), carry_{s+1} ([B, 2U]),
- * the recurrent kernel, the mask; outputs dz_s, carry_s (8 bindings at most).
+ * The backward recurrence, one repeated program of T + 1 iterations. Iteration it < T runs
+ * processing step s = T-1-it: the total gradient of h_s (dRecords' h part + dz_{s+1}·Uᵀ, plus the
+ * carried dh where step s + 1 was masked) and of c_s (dRecords' c part + the carried dc), then dz_s
+ * from the saved gates, written at its time index t in dz ([B, T, 4U], time order), and the carry
+ * (dh_s, dc_{s-1}). Iteration T (the tail) writes only the carry: (dh0, dc0). The carries
+ * ([2B, 2U]) ping-pong: iteration it writes rows [(it % 2)·B, +B) and reads the other half (what
+ * iteration it - 1 wrote); the tail's are rows (T % 2)·B…. Inputs: records, dRecords
+ * ([B, T+1, 6U]), the recurrent kernel, the mask (if any); outputs dz and the carries.
  */
-export function lstmBackwardStepProgram(c: LstmStepConfig, tail: boolean, batch: number, units: number, time: number,
-                                        s: LstmBackwardStep): Program {
-  const keep = c.mask ? maskKeeps(c.mask, 'b * u.T + u.t') : 'true';
-  const gates = `if (${keep}) {
+export function lstmBackwardProgram(c: LstmStepConfig, batch: number, units: number, time: number, goBackwards: boolean): Program {
+  const keep = c.mask ? maskKeeps(c.mask, 'b * u.T + t') : 'true';
+  const carriedH = c.mask ? `if (!(${maskKeeps(c.mask, 'b * u.T + tNext')})) { dh = dh + carry[pco + j]; }` : '';
+  const tile = tileShader({
+    gates: 1,
+    prelude: `// Step s = T-1-it (it < T) or the tail (it = T, s = -1); the first iteration (s = T-1) has no later dz.
+  let isFirst = u.it == 0u;
+  let isTail = u.it == u.T;
+  let K = select(4u * u.U, 0u, isFirst);
+  // Record entry s + 1, and the time indices of steps s and s + 1 (each unused where it does not exist).
+  let entry = u.T - u.it;
+  let t = select(u.T - 1u - u.it, u.it, u.back != 0u);
+  let tNext = select(u.T - u.it, u.it - 1u, u.back != 0u);
+  let slot = u.it % 2u;`,
+    loadA: (b, k) => `dz[(${b} * u.T + tNext) * 4u * u.U + ${k}]`,
+    loadB: (k, _q, j) => `rk[${j} * 4u * u.U + ${k}]`,
+    epilogue: `let U = u.U;
+      let row = (b * (u.T + 1u) + entry) * 6u * U;
+      let zo = (b * u.T + t) * 4u * U;
+      let co = (slot * u.B + b) * 2u * U;
+      let pco = ((1u - slot) * u.B + b) * 2u * U;
+      // z0 = (dz_{s+1}·Uᵀ)[b, j]: zero where step s + 1 was masked (its dz is zero).
+      var dh = drec[row + 5u * U + j] + z0;
+      var dc = drec[row + 4u * U + j];
+      if (!isFirst) {
+        dc = dc + carry[pco + U + j];
+        ${carriedH}
+      }
+      if (isTail) {
+        carry[co + j] = dh;
+        carry[co + U + j] = dc;
+      } else if (${keep}) {
         let pr = row - 6u * U;
         let gi = rec[row + j];
         let gf = rec[row + U + j];
@@ -268,69 +326,26 @@ export function lstmBackwardStepProgram(c: LstmStepConfig, tail: boolean, batch:
         dz[zo + 3u * U + j] = 0.0;
         carry[co + j] = dh;
         carry[co + U + j] = dc;
-      }`;
-  const carriedH = c.mask ? `if (!(${maskKeeps(c.mask, 'b * u.T + u.tNext')})) { dh = dh + carryNext[co + j]; }` : '';
-  const tile = tileShader({
-    gates: 1,
-    loadA: (b, k) => `dzNext[${b} * 4u * u.U + ${k}]`,
-    loadB: (k, _q, j) => `rk[${j} * 4u * u.U + ${k}]`,
-    epilogue: `let U = u.U;
-      let row = (b * (u.T + 1u) + u.entry) * 6u * U;
-      let zo = b * 4u * U;
-      let co = b * 2u * U;
-      // z0 = (dz_{s+1}·Uᵀ)[b, j]: zero where step s + 1 was masked (its dz is zero).
-      var dh = drec[row + 5u * U + j] + z0;
-      var dc = drec[row + 4u * U + j];
-      if (u.last == 0u) {
-        dc = dc + carryNext[co + U + j];
-        ${carriedH}
-      }
-      ${tail ? 'carry[co + j] = dh;\n      carry[co + U + j] = dc;' : gates}`,
+      }`,
   });
-  const inputs: ShaderSpec['inputs'] = [
-    ...(tail ? [] : [{name: 'rec', type: 'f32' as const}]),
-    {name: 'drec', type: 'f32'}, {name: 'dzNext', type: 'f32'}, {name: 'carryNext', type: 'f32'}, {name: 'rk', type: 'f32'},
-  ];
+  const inputs: ShaderSpec['inputs'] = [{name: 'rec', type: 'f32'}, {name: 'drec', type: 'f32'}, {name: 'rk', type: 'f32'}];
   if (c.mask) inputs.push({name: 'mask', type: c.mask});
   const shader = (): ShaderSpec => ({
     inputs,
-    outputs: tail ? [{name: 'carry', type: 'f32'}] : [{name: 'dz', type: 'f32'}, {name: 'carry', type: 'f32'}],
+    outputs: [{name: 'dz', type: 'f32'}, {name: 'carry', type: 'f32'}],
     workgroupSize: [TJ, WY, 1],
     declarations: `${activationDecls(c.act, c.recAct)}\n${tile.declarations}`,
     body: tile.body,
   });
   const uniforms: Uniform[] = [
-    {name: 'B', type: 'u32', value: batch}, {name: 'U', type: 'u32', value: units},
-    // The last step has no later dz: an empty reduction.
-    {name: 'K', type: 'u32', value: s.last ? 0 : 4 * units},
-    {name: 'T', type: 'u32', value: time}, {name: 'entry', type: 'u32', value: s.step + 1},
-    {name: 't', type: 'u32', value: s.t}, {name: 'tNext', type: 'u32', value: s.tNext},
-    {name: 'last', type: 'u32', value: s.last ? 1 : 0},
+    {name: 'B', type: 'u32', value: batch}, {name: 'U', type: 'u32', value: units}, {name: 'T', type: 'u32', value: time},
+    {name: 'back', type: 'u32', value: goBackwards ? 1 : 0}, {name: 'it', type: 'u32', value: 0},
   ];
-  return {name: 'MpsgpuLSTMGrad', key: `lstm|bwd|${tail ? 'tail' : 'step'}|${configKey(c)}`, shader, uniforms,
-          dispatch: tileDispatch(batch, units)};
+  return {name: 'MpsgpuLSTMGrad', key: `lstm|bwd|${configKey(c)}`, shader, uniforms, dispatch: tileDispatch(batch, units),
+          repeat: {count: time + 1, uniform: 'it'}};
 }
 
-/** Entry 0 of the records: zero gates, c0 and h0 (zeros where not given). */
-export function lstmInitProgram(hasH: boolean, hasC: boolean, batch: number, units: number): Program {
-  const size = batch * 6 * units;
-  const inputs: ShaderSpec['inputs'] = [];
-  if (hasH) inputs.push({name: 'h0', type: 'f32'});
-  if (hasC) inputs.push({name: 'c0', type: 'f32'});
-  const shader = (): ShaderSpec => ({
-    inputs,
-    outputs: [{name: 'rec', type: 'f32'}],
-    workgroupSize: [64, 1, 1],
-    body: `
-  let i = flatId;
-  if (i >= u.size) { return; }
-  let row = i / (6u * u.U);
-  let n = i - row * 6u * u.U;
-  var v = 0.0;
-  ${hasC ? 'if (n >= 4u * u.U && n < 5u * u.U) { v = c0[row * u.U + n - 4u * u.U]; }' : ''}
-  ${hasH ? 'if (n >= 5u * u.U) { v = h0[row * u.U + n - 5u * u.U]; }' : ''}
-  rec[i] = v;`,
-  });
-  const uniforms: Uniform[] = [{name: 'size', type: 'u32', value: size}, {name: 'U', type: 'u32', value: units}];
-  return {name: 'MpsgpuLSTM', key: `lstm|init|${hasH}|${hasC}`, shader, uniforms, dispatch: dispatch1D(size, 64)};
+/** The rows of the backward program's carries [2B, 2U] that hold (dh0, dc0) after its last iteration. */
+export function lstmTailCarryRow(batch: number, time: number): number {
+  return (time % 2) * batch;
 }

@@ -226,6 +226,41 @@ describeLazyAndEager('LSTM: mpsgpu.lstm against tf.layers.lstm on cpu', () => {
     tf.dispose([x, k, r]);
   });
 
+  it('records as many graph nodes for any sequence length (forward and backward are one repeated node each)', async () => {
+    await tf.setBackend('mpsgpu');
+    const [batch, inputDim, units] = [2, 3, 4];
+    const k = tf.variable(tf.tensor2d(randomValues(inputDim * 4 * units, 46, -0.5, 0.5), [inputDim, 4 * units]));
+    const r = tf.variable(tf.tensor2d(randomValues(units * 4 * units, 47, -0.5, 0.5), [units, 4 * units]));
+    const bias = tf.variable(tf.tensor1d(randomValues(4 * units, 48, -0.5, 0.5)));
+    const h0 = tf.variable(tf.tensor2d(randomValues(batch * units, 49), [batch, units]));
+    const c0 = tf.variable(tf.tensor2d(randomValues(batch * units, 50), [batch, units]));
+    const count = async (time: number) => {
+      const x = tf.variable(tf.tensor3d(randomValues(batch * time * inputDim, 51), [batch, time, inputDim]));
+      const mask = tf.tensor2d(randomValues(batch * time, 52, 0, 1).map(v => (v < 0.3 ? 0 : 1)), [batch, time]).asType('bool');
+      const before = mpsgpu.stats();
+      const {value, grads} = tf.variableGrads(() => {
+        const [o, h, c] = mpsgpu.lstm(x, k, r, bias, {returnSequences: true, returnState: true, goBackwards: true,
+                                                      initialState: [h0, c0], mask});
+        return tf.addN([tf.sum(o), tf.sum(h), tf.sum(c)]) as tf.Scalar;
+      });
+      const results = [value, ...Object.values(grads)];
+      await Promise.all(results.map(t => t.data()));
+      const after = mpsgpu.stats();
+      tf.dispose([...results, x, mask]);
+      return {nodes: after.nodesRecorded - before.nodesRecorded, dispatches: after.dispatches - before.dispatches};
+    };
+    const errorsBefore = mpsgpu.device().uncapturedErrors.length;
+    await count(2);  // compiles the pipelines
+    const short = await count(3);
+    const long = await count(40);
+    expect(long.nodes).toBe(short.nodes);
+    expect(short.nodes).toBeLessThan(40);
+    // One dispatch per step forward, one per step backward.
+    expect(long.dispatches - short.dispatches).toBe(2 * (40 - 3));
+    expect(mpsgpu.device().uncapturedErrors.slice(errorsBefore)).toEqual([]);
+    tf.dispose([k, r, bias, h0, c0]);
+  });
+
   describe('errors (thrown before anything is recorded; the backend stays usable)', () => {
     const x = () => tf.zeros([2, 3, 4]);
     const k = () => tf.zeros([4, 12]);
