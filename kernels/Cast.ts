@@ -1,6 +1,6 @@
 // Cast between float32, int32, bool and complex64 (tfjs-backend-cpu semantics: float→int truncates,
 // NaN→0; to complex64 the imaginary part is zero; from complex64 the real part is cast).
-import {Cast, CastAttrs, DataType, KernelConfig, TensorInfo, TypedArray, util} from '@tensorflow/tfjs-core';
+import {Cast, CastAttrs, DataType, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Expr} from '../src/codegen/elementwise.js';
@@ -38,27 +38,9 @@ export const castConfig: KernelConfig = {
       const imag = runElementwise(b, Cast, constant(0, 'f32'), [], 'float32', x.shape);
       return makeComplex(b, real, imag);
     }
-    if (x.dtype === dtype) return reshapeView(b, x, x.shape);
-    // Small values the program wrote (never computed) are cast on the CPU, as tfjs-backend-cpu
-    // does: a GPU result would be read back by the next kernel that checks it (model.fit casts
-    // each batch's indices to int32, and GatherV2 validates indices on the CPU).
-    const values = b.data.get(x.dataId).values;
-    if (ArrayBuffer.isView(values) && util.sizeFromShape(x.shape) <= CPU_CAST_LIMIT) {
-      return b.makeTensorInfo(x.shape, dtype, castValues(values as TypedArray, dtype));
-    }
-    return castTensor(b, x, dtype)!;
+    return castTensor(b, x, dtype) ?? reshapeView(b, x, x.shape);
   },
 };
-
-/** Elements up to which a cast of CPU-resident values runs on the CPU. */
-const CPU_CAST_LIMIT = 4096;
-
-/** tfjs-backend-cpu's cast of float32, int32 or bool values (float → int truncates, NaN → 0). */
-function castValues(values: TypedArray, dtype: DataType): TypedArray {
-  if (dtype === 'float32') return Float32Array.from(values);
-  if (dtype === 'int32') return Int32Array.from(values, v => (Number.isNaN(v) ? 0 : v));
-  return Uint8Array.from(values, v => (v !== 0 ? 1 : 0));
-}
 
 /** x (float32, int32 or bool) cast to `dtype`; null when the dtypes are equal. */
 function castTensor(b: MpsgpuBackend, x: TensorInfo, dtype: DataType): TensorInfo|null {

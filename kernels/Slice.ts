@@ -37,9 +37,6 @@ function stridedSource(outShape: number[], offset: number, strides: number[]): (
   };
 }
 
-/** Elements up to which a strided copy of CPU values is done on the CPU. */
-const CPU_COPY_LIMIT = 4096;
-
 /** Drops size-1 dimensions and merges dimensions that are contiguous in the input. */
 function simplify(shape: number[], strides: number[]): {shape: number[]; strides: number[]} {
   const dims: Array<{n: number; s: number}> = [];
@@ -78,18 +75,6 @@ export function stridedCopy(b: MpsgpuBackend, name: string, x: TensorInfo, shape
   const size = util.sizeFromShape(shape);
   if (size === 0) return b.makeTensorInfo(resultShape, x.dtype, x.dtype === 'string' ? [] : undefined);
   if (x.dtype === 'string') return gatherStrings(b, x, resultShape, stridedSource(shape, offset, strides));
-  // A small tensor whose values are on the CPU (written by the program, never computed) is copied
-  // there: a GPU result would have to be read back by the next kernel that validates it. model.fit
-  // slices each batch's indices from such a tensor and gathers with them; GatherV2 checks the
-  // indices on the CPU, which for a GPU slice meant waiting for the GPU every step.
-  const values = b.data.get(x.dataId).values;
-  if (size <= CPU_COPY_LIMIT && ArrayBuffer.isView(values)) {
-    const typed = values as Float32Array|Int32Array|Uint8Array;
-    const source = stridedSource(shape, offset, strides);
-    const out = new (typed.constructor as new (n: number) => typeof typed)(size);
-    for (let i = 0; i < size; ++i) out[i] = typed[source(i)];
-    return b.makeTensorInfo(resultShape, x.dtype, out);
-  }
   const simple = simplify(shape, strides);
   const xSize = util.sizeFromShape(x.shape);
   const identity = offset === 0 && size === xSize &&

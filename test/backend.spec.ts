@@ -39,34 +39,6 @@ describe('mpsgpu backend', () => {
   });
 
   describe('laziness', () => {
-    it('slices of small CPU-resident tensors stay on the CPU, so gathering with them never waits', async () => {
-      const x = tf.tensor(randomValues(10 * 3, 2), [10, 3]);
-      await mpsgpu.sync();
-      // As model.fit's batches: a shuffled index array sliced per batch, then a gather.
-      const order = tf.tensor1d([7, 2, 9, 0, 4, 1, 8, 3, 6, 5], 'int32');
-      mpsgpu.resetStats();
-      const ids = order.slice(3, 4);
-      // model.fit's index array is float32, sliced and then cast to int32.
-      const fromFloat = tf.cast(tf.cast(order, 'float32').slice(3, 4), 'int32');
-      const rows2 = tf.gather(x, fromFloat);
-      const t = tf.transpose(order.reshape([2, 5]));
-      const rows = tf.gather(x, ids);
-      const s = mpsgpu.stats();
-      expect(s.flushes).toBe(0);
-      expect(s.readbacks).toBe(0);
-      expect(Array.from(await ids.data())).toEqual([0, 4, 1, 8]);
-      expect(Array.from(await t.data())).toEqual([7, 1, 2, 8, 9, 3, 0, 6, 4, 5]);
-      const xv = await x.data();
-      expect(Array.from(await rows.data())).toEqual([0, 4, 1, 8].flatMap(r => Array.from(xv.slice(3 * r, 3 * r + 3))));
-      expect(Array.from(await rows2.data())).toEqual(Array.from(await rows.data()));
-      // A computed (GPU) tensor is sliced on the GPU.
-      mpsgpu.resetStats();
-      const gpuSlice = tf.tidy(() => order.add(1).slice(2, 3));
-      expect(mpsgpu.stats().nodesRecorded).toBeGreaterThanOrEqual(2);
-      expect(Array.from(await gpuSlice.data())).toEqual([10, 1, 5]);
-      tf.dispose([x, order, ids, t, rows, fromFloat, rows2, gpuSlice]);
-    });
-
     for (const fusion of [true, false]) {
       it(`a chain of ops followed by one read is one flush and one submission (fusion ${fusion ? 'on' : 'off'})`,
          withFlags({MPSGPU_FUSION: fusion}, async () => {
