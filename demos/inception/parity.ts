@@ -7,6 +7,12 @@
 //   after one step: a batch-norm gamma 2.0e-3 apart at lr 1e-3; everything else closer).
 //
 //   npm run parity:inception -- [--steps 20] [--batch-size 8] [--classes 5] [--lr 0.001] [--backends cpu,mpsgpu]
+//                                [--criterion absolute|perturbed]
+//
+// --criterion perturbed trains the reference a second time with every image scaled by 1 + 1e-6
+// and passes if the candidate is at most twice as far from the reference as that run (see
+// perturbedCriterion): this model is ill-conditioned at this size, and the absolute tolerances
+// above fail on rounding alone.
 //
 // The batch is 8 by default: the last blocks are 1 × 1 pixels at this input size, so with 2
 // images each batch normalization divides by the spread of 2 values, and float32 rounding grows
@@ -18,6 +24,10 @@
 // tensors, at most 4% of any one (2 of 48): the scatter of near-zero gradients whose sign rounding
 // flipped, not one wrong gradient (which would flip about half of its tensor). This model at this
 // size amplifies those ±lr moves; a tolerance that holds needs a better-conditioned setting.
+// With --criterion perturbed (same machine, 2026-11-27, `-- --steps 2 --batch-size 2 --criterion
+// perturbed`): weights passed (median per-tensor difference 3.94e-3 against the perturbed run's
+// 3.80e-3), losses failed (1.12e-1 against 1.65e-2; the first step's forward already differs at
+// batch 2, see above). The full run (20 steps, batch 8) takes about 2 CPU-hours here; not run yet.
 // Not part of `npm test`: tfjs-backend-cpu takes 40 s (batch 2) to 130 s (batch 8) per step of
 // this model on a 2-core machine.
 import * as tf from '@tensorflow/tfjs-core';
@@ -41,8 +51,12 @@ function arg(name: string, fallback: number): number {
 
 interface Trained {losses: number[]; weights: Float32Array[]; names: string[]}
 
+/** The relative change of the input images in the `cpu:perturbed` run. */
+const PERTURBATION = 1e-6;
+
 async function train(name: string, steps: number, batchSize: number, classes: number): Promise<Trained> {
   // mpsgpu:nofusion: mpsgpu with MPSGPU_FUSION off (a check of how far rounding alone moves a run).
+  // cpu:perturbed: the reference with every image scaled by 1 + PERTURBATION.
   const [backend, variant] = name.split(':');
   await tf.setBackend(backend);
   if (backend === 'mpsgpu') tf.env().set('MPSGPU_FUSION', variant !== 'nofusion');
@@ -52,9 +66,10 @@ async function train(name: string, steps: number, batchSize: number, classes: nu
   const losses: number[] = [];
   const t0 = performance.now();
   for (let step = 0; step < steps; ++step) {
-    const {xs, ys} = syntheticBatch(batchSize, 75, classes, 10 + step);
-    losses.push(await model.trainOnBatch(xs, ys) as number);
-    tf.dispose([xs, ys]);
+    const batch = syntheticBatch(batchSize, 75, classes, 10 + step);
+    const xs = variant === 'perturbed' ? tf.tidy(() => batch.xs.mul(1 + PERTURBATION)) : batch.xs;
+    losses.push(await model.trainOnBatch(xs, batch.ys) as number);
+    tf.dispose([xs, batch.xs, batch.ys]);
   }
   console.log(`${name}: ${steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, losses ${losses.map(l => l.toFixed(4)).join(' ')}`);
   const weights = await Promise.all(model.weights.map(async w => Float32Array.from(await w.read().data() as Float32Array)));
@@ -77,13 +92,45 @@ function worst(a: ArrayLike<number>, e: ArrayLike<number>): number {
   return m;
 }
 
+/** The median over tensors of each tensor's largest |a − e|. */
+function medianWeightDiff(a: Float32Array[], e: Float32Array[]): number {
+  const d = e.map((w, k) => maxAbs(a[k], w)).sort((x, y) => x - y);
+  return d[Math.floor(d.length / 2)];
+}
+
+/**
+ * --criterion perturbed: this model's gradients are not a smooth function of its input (batch
+ * norm centres pre-activations at 0, so rounding flips relu masks; a relative 1e-6 change of the
+ * input moved step-1 gradients by 3% in median), so the tolerance is what the reference itself
+ * does under a 1e-6 perturbation: the candidate's mean loss difference over the steps and its
+ * median per-tensor weight difference may be at most twice the perturbed reference's.
+ */
+function perturbedCriterion(ref: Trained, cand: Trained, pert: Trained): boolean {
+  const mean = (a: number[], e: number[]) => a.reduce((s, v, k) => s + Math.abs(v - e[k]), 0) / e.length;
+  const lossCand = mean(cand.losses, ref.losses), lossPert = mean(pert.losses, ref.losses);
+  const wCand = medianWeightDiff(cand.weights, ref.weights), wPert = medianWeightDiff(pert.weights, ref.weights);
+  console.log(`mean |loss difference| over the steps: candidate ${lossCand.toExponential(2)}, perturbed reference ` +
+              `${lossPert.toExponential(2)} (ratio ${(lossCand / lossPert).toFixed(2)}, allowed 2)`);
+  console.log(`median per-tensor max |weight difference|: candidate ${wCand.toExponential(2)}, perturbed reference ` +
+              `${wPert.toExponential(2)} (ratio ${(wCand / wPert).toFixed(2)}, allowed 2)`);
+  return lossCand <= 2 * lossPert && wCand <= 2 * wPert && cand.losses.every(Number.isFinite);
+}
+
 async function main() {
   const steps = arg('steps', 20), batchSize = arg('batch-size', 8), classes = arg('classes', 5);
   LR = arg('lr', LR);
   const i = process.argv.indexOf('--backends');
   const [reference, candidate] = i >= 0 ? process.argv[i + 1].split(',') : ['cpu', 'mpsgpu'];
+  const c = process.argv.indexOf('--criterion');
+  const criterion = c >= 0 ? process.argv[c + 1] : 'absolute';
   const cpu = await train(reference, steps, batchSize, classes);
   const gpu = await train(candidate, steps, batchSize, classes);
+  if (criterion === 'perturbed') {
+    const pert = await train(`${reference.split(':')[0]}:perturbed`, steps, batchSize, classes);
+    const ok = perturbedCriterion(cpu, gpu, pert);
+    console.log(ok ? 'PASS' : 'FAIL');
+    process.exit(ok ? 0 : 1);
+  }
   const info = mpsgpu.device().adapterInfo;
   console.log(`adapter: ${`${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim()}`);
   const lossErr = worst(gpu.losses, cpu.losses);
