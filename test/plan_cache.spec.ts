@@ -161,4 +161,26 @@ describe('mpsgpu plan reuse', () => {
     expect(second.planCacheMisses).toBe(0);
     tf.dispose([x, idx]);
   });
+
+  it('a GEMM\'s attributes are part of the key once a reader is fused into its epilogue', async () => {
+    const x = tf.tensor4d(randomValues(2 * 5 * 5 * 3, 61), [2, 5, 5, 3]);
+    const w = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 62), [3, 3, 3, 4]);
+    await mpsgpu.sync();
+    const run = async (alpha: number) => {
+      mpsgpu.resetStats();
+      const y = tf.tidy(() => tf.fused.conv2d({x, filter: w, strides: 1, pad: 'same', activation: 'leakyrelu', leakyreluAlpha: alpha}).mul(2));
+      const values = await y.data();
+      y.dispose();
+      return {values, stats: mpsgpu.stats()};
+    };
+    await run(0.1);
+    const again = await run(0.1);
+    expect(again.stats.planCacheHits).toBe(1);
+    expect(again.stats.dispatches).toBe(1);
+    const other = await run(0.3);
+    expect(other.stats.planCacheMisses).toBe(1);
+    const expected = await tf.tidy(() => tf.conv2d(x, w, 1, 'same').leakyRelu(0.3).mul(2)).data();
+    for (let i = 0; i < expected.length; ++i) expect(Math.abs(other.values[i] - expected[i])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(expected[i])));
+    tf.dispose([x, w]);
+  });
 });
