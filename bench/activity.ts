@@ -19,7 +19,7 @@ import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import fs from 'fs';
 
 import {CHANNELS, CLASSES, generateRecordings, SAMPLES} from '../demos/activity/data.js';
-import {activityModel, LstmLayerKind, lstmFactory, parseLayerKind} from '../demos/activity/model.js';
+import {activityModel, lstmFactory, parseLayerKind} from '../demos/activity/model.js';
 
 import {parseOptions, usageOf} from '../demos/cli.js';
 
@@ -36,10 +36,7 @@ function parseArgs(argv: string[]) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const lstm = await lstmFactory(opts.layer).catch((e: Error) => {
-    console.log(`--layer ${opts.layer}: ${e.message}`);
-    process.exit(1);
-  });
+  const lstm = await lstmFactory(opts.layer);
   const adapter = await adapterDescription();
   console.log(`adapter: ${adapter}; activity classifier (${opts.layer} LSTM, ${opts.units} units), batch ${opts.batchSize}, ${opts.steps} steps`);
   // Generated once: every backend trains on the same recordings.

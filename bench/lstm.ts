@@ -27,7 +27,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import fs from 'fs';
 
-import {LstmFactory, LstmLayerKind, lstmFactory, parseLayerKind} from '../demos/activity/model.js';
+import {LstmFactory, lstmFactory, parseLayerKind} from '../demos/activity/model.js';
 
 import {parseOptions, usageOf} from '../demos/cli.js';
 
@@ -99,10 +99,7 @@ async function timeBackend(name: string, lstm: LstmFactory, opts: Options): Prom
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const lstm = await lstmFactory(opts.layer).catch((e: Error) => {
-    console.log(`--layer ${opts.layer}: ${e.message}`);
-    process.exit(1);
-  });
+  const lstm = await lstmFactory(opts.layer);
   const adapter = await adapterDescription();
   console.log(`adapter: ${adapter}; ${opts.layer} LSTM (recurrent activation ${opts.recurrentActivation}), ` +
               `batch ${opts.batch}, sequence ${opts.sequence}, input ${opts.input}, hidden ${opts.hidden}; ` +

@@ -254,12 +254,9 @@ export function lstmForwardProgram(c: LstmStepConfig, init: LstmForwardInputs, b
     declarations: `${activationDecls(c.act, c.recAct)}\n${tile.declarations}`,
     body: tile.body,
   });
-  const uniforms: Uniform[] = [
-    {name: 'B', type: 'u32', value: batch}, {name: 'U', type: 'u32', value: units}, {name: 'T', type: 'u32', value: time},
-    {name: 'back', type: 'u32', value: goBackwards ? 1 : 0}, {name: 'it', type: 'u32', value: 0},
-  ];
-  return {name: 'MpsgpuLSTM', key: `lstm|fwd|${configKey(c)}|h0:${init.hasH0}|c0:${init.hasC0}`, shader, uniforms,
-          dispatch: tileDispatch(batch, units), repeat: {count: time + 1, uniform: 'it'}};
+  return {name: 'MpsgpuLSTM', key: `lstm|fwd|${configKey(c)}|h0:${init.hasH0}|c0:${init.hasC0}`, shader,
+          uniforms: recurrenceUniforms(batch, units, time, goBackwards), dispatch: tileDispatch(batch, units),
+          repeat: {count: time + 1, uniform: 'it'}};
 }
 
 /**
@@ -337,15 +334,19 @@ export function lstmBackwardProgram(c: LstmStepConfig, batch: number, units: num
     declarations: `${activationDecls(c.act, c.recAct)}\n${tile.declarations}`,
     body: tile.body,
   });
-  const uniforms: Uniform[] = [
-    {name: 'B', type: 'u32', value: batch}, {name: 'U', type: 'u32', value: units}, {name: 'T', type: 'u32', value: time},
-    {name: 'back', type: 'u32', value: goBackwards ? 1 : 0}, {name: 'it', type: 'u32', value: 0},
-  ];
-  return {name: 'MpsgpuLSTMGrad', key: `lstm|bwd|${configKey(c)}`, shader, uniforms, dispatch: tileDispatch(batch, units),
-          repeat: {count: time + 1, uniform: 'it'}};
+  return {name: 'MpsgpuLSTMGrad', key: `lstm|bwd|${configKey(c)}`, shader, uniforms: recurrenceUniforms(batch, units, time, goBackwards),
+          dispatch: tileDispatch(batch, units), repeat: {count: time + 1, uniform: 'it'}};
 }
 
 /** The rows of the backward program's carries [2B, 2U] that hold (dh0, dc0) after its last iteration. */
 export function lstmTailCarryRow(batch: number, time: number): number {
   return (time % 2) * batch;
+}
+
+/** The sizes, the direction, and `it`: the repeat counter (0 … T) of both recurrence programs. */
+function recurrenceUniforms(batch: number, units: number, time: number, goBackwards: boolean): Uniform[] {
+  return [
+    {name: 'B', type: 'u32', value: batch}, {name: 'U', type: 'u32', value: units}, {name: 'T', type: 'u32', value: time},
+    {name: 'back', type: 'u32', value: goBackwards ? 1 : 0}, {name: 'it', type: 'u32', value: 0},
+  ];
 }
