@@ -53,7 +53,7 @@ export interface FitCase {
 /**
  * Examples per second of one `model.fit` epoch of `steps` batches on backend `name` (see
  * useBackend), after a warm-up epoch of two batches that compiles shaders and fills pools. For
- * mpsgpu it also prints recorded nodes, dispatches, fused groups and flushes per step.
+ * mpsgpu it also prints recorded nodes, dispatches, fused groups and flushes per step, and plan reuse.
  */
 export async function timeFit(name: string, c: FitCase): Promise<number> {
   const backend = await useBackend(name);
@@ -71,7 +71,8 @@ export async function timeFit(name: string, c: FitCase): Promise<number> {
     const s = mpsgpu.stats();
     const per = (v: number) => (v / c.steps).toFixed(0);
     console.log(`  ${name}: per step ${per(s.nodesRecorded)} nodes recorded, ${per(s.dispatches)} dispatches, ` +
-                `${per(s.fusedGroups)} fused groups, ${per(s.flushes)} flushes`);
+                `${per(s.fusedGroups)} fused groups, ${per(s.flushes)} flushes; in all ${s.planCacheHits} plans reused, ` +
+                `${s.planCacheMisses} made, ${s.pipelinesCompiled} pipelines compiled`);
   }
   const loss = history.history.loss[0] as number;
   if (!Number.isFinite(loss)) throw new Error(`${name}: loss is ${loss}`);

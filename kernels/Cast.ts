@@ -1,6 +1,6 @@
 // Cast between float32, int32, bool and complex64 (tfjs-backend-cpu semantics: float→int truncates,
 // NaN→0; to complex64 the imaginary part is zero; from complex64 the real part is cast).
-import {Cast, CastAttrs, DataType, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+import {Cast, CastAttrs, DataType, KernelConfig, TensorInfo, TypedArray, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Expr} from '../src/codegen/elementwise.js';
@@ -45,6 +45,22 @@ export const castConfig: KernelConfig = {
 /** x (float32, int32 or bool) cast to `dtype`; null when the dtypes are equal. */
 function castTensor(b: MpsgpuBackend, x: TensorInfo, dtype: DataType): TensorInfo|null {
   const expr = castExpr(x.dtype, dtype, input(0, x.dtype === 'float32' ? 'f32' : 'i32'));
-  return expr === null ? null : runElementwise(b, Cast, expr, [x], dtype, x.shape);
+  if (expr === null) return null;
+  const out = runElementwise(b, Cast, expr, [x], dtype, x.shape);
+  b.knowValues(out, x, xValues => castValues(xValues as TypedArray, x.dtype, dtype));
+  return out;
+}
+
+/** castExpr on the CPU, value for value. */
+function castValues(x: TypedArray, from: DataType, to: DataType): TypedArray {
+  const out = util.getTypedArrayFromDType(to as 'float32', x.length);
+  const float = from === 'float32';
+  for (let i = 0; i < x.length; ++i) {
+    const v = x[i];
+    if (to === 'bool') out[i] = v !== 0 || Number.isNaN(v) ? 1 : 0;
+    else if (to === 'int32' && float) out[i] = Number.isNaN(v) ? 0 : Math.trunc(Math.min(Math.max(v, -2147483648), 2147483520));
+    else out[i] = v;
+  }
+  return out;
 }
 

@@ -1,7 +1,7 @@
 // Slice, and the strided copy most data-movement kernels reduce to: out[c] = x[offset + Σ c_d·s_d]
 // over the output coordinates c (Slice, StridedSlice, Transpose, Reverse, BroadcastTo, Unpack,
 // SplitV). Values are copied as 32-bit words, so one shader serves float32, int32 and bool.
-import {KernelConfig, Slice, slice_util, SliceAttrs, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {KernelConfig, Slice, slice_util, SliceAttrs, TensorInfo, TypedArray, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Program} from '../src/codegen/program.js';
@@ -80,7 +80,14 @@ export function stridedCopy(b: MpsgpuBackend, name: string, x: TensorInfo, shape
   const identity = offset === 0 && size === xSize &&
     (simple.shape.length === 0 || (simple.shape.length === 1 && simple.strides[0] === 1));
   if (identity) return reshapeView(b, x, resultShape);
-  return b.runProgram(stridedCopyProgram(name, simple.shape, offset, simple.strides), [x], resultShape, x.dtype);
+  const out = b.runProgram(stridedCopyProgram(name, simple.shape, offset, simple.strides), [x], resultShape, x.dtype);
+  b.knowValues(out, x, xValues => {
+    const source = stridedSource(shape, offset, strides);
+    const values = util.getTypedArrayFromDType(x.dtype as 'float32', size);
+    for (let i = 0; i < size; ++i) values[i] = (xValues as TypedArray)[source(i)];
+    return values;
+  });
+  return out;
 }
 
 /** x[begin : begin + size] (begin and size already checked). */

@@ -121,7 +121,7 @@ export class MpsgpuBackend extends KernelBackend {
       const [re, im] = await Promise.all([this.read(d.complexParts.real.dataId), this.read(d.complexParts.imag.dataId)]);
       return backend_util.mergeRealAndImagArrays(re as Float32Array, im as Float32Array);
     }
-    if (d.values) return d.values;
+    if (d.values) return this.readKnown(d);
     if (d.size === 0) return emptyValues(d.dtype);
     d.readBack = true;
     this.graph.realize(d);
@@ -156,7 +156,7 @@ export class MpsgpuBackend extends KernelBackend {
       const im = this.readSync(d.complexParts.imag.dataId) as Float32Array;
       return backend_util.mergeRealAndImagArrays(re, im);
     }
-    if (d.values) return d.values;
+    if (d.values) return this.readKnown(d);
     if (d.size === 0) return emptyValues(d.dtype);
     d.readBack = true;
     this.graph.realize(d);
@@ -171,6 +171,38 @@ export class MpsgpuBackend extends KernelBackend {
     }
     d.values = fromGpuBytes(bytes, d.dtype);
     return d.values;
+  }
+
+  /**
+   * Values known on the CPU. When the GPU is still to compute them, the pending work is submitted
+   * as a read of them would (without waiting): reads are where segments end, so the flushes of a
+   * loop whose program reads such a value (model.fit's batch indices, validated by GatherV2) stay
+   * the same every step and reuse their plans.
+   */
+  private readKnown(d: TensorData): BackendValues {
+    if (d.producer) {
+      this.flushGraph();
+      this.segmentBudget = -1;
+    }
+    return d.values!;
+  }
+
+  /** The values of `x` when they are known on the CPU without a GPU read. */
+  knownValues(x: TensorInfo): BackendValues|null {
+    return this.data.get(x.dataId).values;
+  }
+
+  /**
+   * Computes `out`'s values on the CPU too, when `x`'s are known and small: a later read of `out`
+   * (GatherV2 checking indices, a shape argument) then needs no GPU round trip. Exact operations
+   * only (copies, casts), so the values equal what the GPU computes.
+   */
+  knowValues(out: TensorInfo, x: TensorInfo, compute: (xValues: BackendValues) => BackendValues): void {
+    if (x.dtype === 'string' || x.dtype === 'complex64' || util.sizeFromShape(out.shape) > KNOWN_VALUES_MAX) return;
+    const xValues = this.knownValues(x);
+    const d = this.data.get(out.dataId);
+    if (xValues == null || d.values != null) return;
+    d.values = compute(xValues);
   }
 
   private checkBuffer(d: TensorData) {
@@ -241,9 +273,20 @@ export class MpsgpuBackend extends KernelBackend {
     }
     // Relative to the node and byte budgets; ≥ 1: the segment is full.
     const fill = Math.max(pending / threshold, this.graph.pendingBytes / flags.flushBytes);
+    if (fill < this.cutAtFill) return;
     // Keep recording while N submissions are in flight, but never let the segment grow unbounded.
-    if (fill >= 1 && (this.runtime.numInFlight < flags.maxInFlight || fill >= 4)) this.flushGraph();
+    // Whether to cut is decided only where the fill reaches a whole number: cut anywhere (when a
+    // submission completes), the segments of a repeated step would differ every time, each a new
+    // plan with new pipelines. So they take one of 4 shapes.
+    if (this.runtime.numInFlight < flags.maxInFlight || fill >= 4) {
+      this.flushGraph();
+    } else {
+      this.cutAtFill = Math.floor(fill) + 1;
+    }
   }
+
+  /** The fill (see afterRecord) at which the segment being recorded may be cut next. */
+  private cutAtFill = 1;
 
   /**
    * Compute all pending work (submits; does not wait for the GPU). An explicit flush restarts the
@@ -259,6 +302,7 @@ export class MpsgpuBackend extends KernelBackend {
   private flushGraph(virtualize = true): void {
     this.checkDevice();
     this.graph.flush(d => this.upload(d), undefined, virtualize);
+    this.cutAtFill = 1;
     if (flags.poolFreeBytes >= 0 && this.runtime.pool.trim(flags.poolFreeBytes) > 0) this.runtime.dropBindGroups();
   }
 
@@ -269,6 +313,7 @@ export class MpsgpuBackend extends KernelBackend {
       this.checkBuffer(d);
       staging = this.runtime.stageReadback(encoding, d.buffer!, d.bytes);
     });
+    this.cutAtFill = 1;
     this.segmentBudget = -1;
     return {staging: staging!, id};
   }
@@ -335,6 +380,9 @@ export class MpsgpuBackend extends KernelBackend {
 }
 
 let nextDataId = 0;
+
+/** Elements up to which copies and casts of known values are also computed on the CPU. */
+const KNOWN_VALUES_MAX = 4096;
 
 /**
  * Ramp segments of MPSGPU_FLUSH_FIRST nodes before they start doubling. Kernel-at-a-time loops (a

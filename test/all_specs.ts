@@ -20,3 +20,4 @@ import './cpu_kernels.spec.js';
 import './device_lost.spec.js';
 import './layers.spec.js';
 import './lstm.spec.js';
+import './known_values.spec.js';

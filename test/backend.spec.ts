@@ -122,6 +122,36 @@ describe('mpsgpu backend', () => {
       tf.dispose([x, y]);
     }));
 
+    it('a full segment is cut only where its fill reaches a whole number, so repeated steps cut alike',
+       withFlags({MPSGPU_FLUSH_THRESHOLD: 10, MPSGPU_FLUSH_FIRST: 0, MPSGPU_MAX_IN_FLIGHT: 1, MPSGPU_REMATERIALIZE: false}, async () => {
+      const x = tf.tensor(randomValues(16, 5), [4, 4]);
+      const eye = tf.eye(4);
+      const chain = (from: tf.Tensor, n: number) => tf.tidy(() => {
+        let t = from;
+        for (let i = 0; i < n; ++i) t = t.matMul(eye);
+        return t;
+      });
+      await mpsgpu.sync();
+      const runtime = (tf.backend() as unknown as {runtime: {numInFlight: number; waitInFlightBelow(n: number): Promise<void>}}).runtime;
+      // One submission in flight (its completion is seen only once the event loop runs).
+      const y0 = chain(x, 2);
+      mpsgpu.flush();
+      expect(runtime.numInFlight).toBe(1, 'in flight');
+      mpsgpu.resetStats();
+      // Full at 10 nodes, but the cap of in-flight submissions defers the cut to 20.
+      const y1 = chain(y0, 13);
+      expect(mpsgpu.stats().flushes).toBe(0);
+      await runtime.waitInFlightBelow(0);
+      // Nothing is in flight now; still the cut waits for the 20th node, not the next one.
+      const y2 = chain(y1, 6);
+      expect(mpsgpu.stats().flushes).toBe(0);
+      const y3 = chain(y2, 1);
+      expect(mpsgpu.stats().flushes).toBe(1, 'flushes at the 20th node');
+      expect(mpsgpu.stats().lastFlush!.nodes).toBe(20);
+      expectClose(await y3.data(), await x.data());
+      tf.dispose([x, eye, y0, y1, y2, y3]);
+    }));
+
     it('after a read, 8 segments are small, then they double (MPSGPU_FLUSH_FIRST)',
        withFlags({MPSGPU_FLUSH_FIRST: 4, MPSGPU_FLUSH_THRESHOLD: 64}, async () => {
       const x = tf.tensor(randomValues(16, 5), [4, 4]);

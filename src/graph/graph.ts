@@ -30,7 +30,11 @@ export class TensorData {
   offset = 0;
   /** The buffer is an arena of the flush being encoded (src/memory/arena.ts), not the value's own. */
   inArena = false;
-  /** Values known on the CPU: written by the user, or read back (tensors are immutable). */
+  /**
+   * Values known on the CPU (tensors are immutable): written by the user, read back, or computed
+   * on the CPU alongside a pending producer (small copies and casts of known values, see
+   * MpsgpuBackend.knowValues).
+   */
   values: BackendValues|null = null;
   /** The pending node computing this value, until a flush runs it. */
   producer: Node|null = null;
@@ -44,6 +48,9 @@ export class TensorData {
   readBack = false;
   /** Virtual values computed from this one: while any lives, so must this value (or its recipe). */
   holds = 0;
+  /** Its ref in the segment key stamped `keyEpoch` (src/graph/plan_cache.ts). */
+  keyRef = 0;
+  keyEpoch = 0;
   /** complex64: the real and imaginary parts, as tensors of this backend. */
   complexParts: {real: TensorInfo; imag: TensorInfo}|null = null;
 

@@ -39,10 +39,19 @@ export interface SegmentKey {
   text: string;
   outputs: TensorData[];
   outside: TensorData[];
-  refOf: Map<TensorData, Ref>;
+  /** The ref of a value of the segment (valid until the next segmentKey). */
+  refOf: (d: TensorData) => Ref;
 }
 
-const shapeText = (s: number[]) => s.join('x');
+/** Numbers segmentKey's calls: a value's `keyRef` belongs to the call stamped in its `keyEpoch`. */
+let keyEpoch = 0;
+
+/** Appends a shape as text ("2x3x4"; "" for a scalar). */
+function shapeText(s: readonly number[]): string {
+  let t = '';
+  for (let d = 0; d < s.length; ++d) t += d === 0 ? `${s[d]}` : `x${s[d]}`;
+  return t;
+}
 
 /**
  * The structural key of `nodes`. `context` holds what else the plan depends on (flags, limits).
@@ -51,40 +60,50 @@ const shapeText = (s: number[]) => s.join('x');
  * random seed) does not defeat reuse.
  */
 export function segmentKey(nodes: Node[], context: string): SegmentKey {
-  const refOf = new Map<TensorData, Ref>();
+  // Refs live on the values themselves (stamped with this call's epoch): cheaper than a map.
+  const epoch = ++keyEpoch;
   const outputs: TensorData[] = [];
   const outside: TensorData[] = [];
-  const parts: string[] = [context];
+  let text = context;
   for (const node of nodes) {
     const p = node.program;
-    let text = p.key;
+    text += '\n';
+    text += p.key;
     if (p.elementwise || p.reduction || p.epilogue) {
-      text += `#${p.uniforms.map(u => u.value).join(',')}`;
+      text += '#';
+      for (const u of p.uniforms) text += `${u.value},`;
       const e = p.elementwise;
       if (e) {
-        text += `#${shapeText(e.outShape)}:` +
-                e.inputs.map(i => (i.view ? `${shapeText(i.shape)}@${i.view.offset}/${i.view.strides.join(',')}` : shapeText(i.shape))).join(';');
+        text += `#${shapeText(e.outShape)}:`;
+        for (const i of e.inputs) {
+          text += shapeText(i.shape);
+          if (i.view) text += `@${i.view.offset}/${i.view.strides.join(',')}`;
+          text += ';';
+        }
       }
     }
     text += '<';
     for (const x of node.inputs) {
-      let ref = refOf.get(x);
-      if (ref === undefined) {
+      if (x.keyEpoch !== epoch) {
         outside.push(x);
-        ref = -outside.length;
-        refOf.set(x, ref);
+        x.keyEpoch = epoch;
+        x.keyRef = -outside.length;
       }
-      text += `${ref},`;
+      text += `${x.keyRef},`;
     }
     text += '>';
     for (const o of node.outputs) {
-      refOf.set(o, outputs.length);
+      o.keyEpoch = epoch;
+      o.keyRef = outputs.length;
       outputs.push(o);
       text += `${shapeText(o.shape)}${o.dtype[0]}${o.kept ? 'K' : ''}${o.buffer !== null ? 'B' : ''},`;
     }
-    parts.push(text);
   }
-  return {text: parts.join('\n'), outputs, outside, refOf};
+  const refOf = (d: TensorData): Ref => {
+    if (d.keyEpoch !== epoch) throw new Error('mpsgpu internal error: a plan refers to a value outside its segment');
+    return d.keyRef;
+  };
+  return {text, outputs, outside, refOf};
 }
 
 /**
@@ -94,7 +113,7 @@ export function segmentKey(nodes: Node[], context: string): SegmentKey {
 export function planOf(segment: Node[], key: SegmentKey, result: Node[], needed: boolean[], groups: number, absorbed: number): FlushPlan {
   const index = new Map<Node, number>();
   segment.forEach((n, i) => index.set(n, i));
-  const ref = (d: TensorData) => key.refOf.get(d)!;
+  const ref = key.refOf;
   const nodes = result.map((n): PlannedNode => {
     const source = index.get(n);
     if (source !== undefined) return {source, fused: null};
