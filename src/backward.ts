@@ -36,6 +36,9 @@ interface EngineInternals {
   gradients: Gradients;
 }
 
+/** What a tidy may return: tensors, kept (tfjs's TensorContainer, narrowed to our uses). */
+type TensorContainerLike = Tensor|Record<string, Tensor>;
+
 type Gradients = (this: EngineInternals, f: () => Tensor, xs: Tensor[], dy?: Tensor, allowNoGradients?: boolean) => {value: Tensor; grads: Tensor[]};
 
 const INSTALLED = new WeakSet<object>();
@@ -127,6 +130,11 @@ class GradientMap {
     this.refs.set(t, (this.refs.get(t) ?? 0) + 1);
   }
 
+  /** Whether an entry's value is `t`. */
+  refersTo(t: Tensor): boolean {
+    return this.refs.has(t);
+  }
+
   /** Removes the entry; returns its tensor if no other entry refers to it. */
   delete(id: number): Tensor|null {
     const t = this.byId.get(id);
@@ -144,22 +152,35 @@ class GradientMap {
 
 /**
  * tfjs-core's backpropagateGradients (tape.ts); with `keep` (the ids whose gradients are returned),
- * each node's output gradients and saved tensors are disposed once its gradient has run.
+ * each node's output gradients and saved tensors are disposed once its gradient has run, and so are
+ * the tensors its gradient function made outside the closures it returns. tfjs-core leaves those to
+ * the end of the backward pass: batch norm's gradient computes dy·scale and x − mean there (each
+ * x-sized, one per layer: InceptionV3 at batch 64 held 2.3 GB of them at the end of the pass).
  */
-function backpropagate(gradients: GradientMap, tape: TapeNode[], tidy: (f: () => Tensor) => Tensor, keep: Set<number>|null) {
+function backpropagate(gradients: GradientMap, tape: TapeNode[], tidy: <T extends TensorContainerLike>(f: () => T) => T,
+                       keep: Set<number>|null) {
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i];
     const dys = node.outputs.map(o => gradients.get(o.id) ?? null);
     if (node.gradient == null) {
       throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
     }
-    const inputGradients = node.gradient(dys as Tensor[]);
-    for (const inputName in node.inputs) {
-      if (!(inputName in inputGradients)) {
-        throw new Error(`Cannot backprop through input ${inputName}. ` +
-                        `Available gradients found: ${Object.keys(inputGradients)}.`);
+    const gradientsOf = () => {
+      const inputGradients = node.gradient!(dys as Tensor[]);
+      const dxs: Record<string, Tensor> = {};
+      for (const inputName in node.inputs) {
+        if (!(inputName in inputGradients)) {
+          throw new Error(`Cannot backprop through input ${inputName}. ` +
+                          `Available gradients found: ${Object.keys(inputGradients)}.`);
+        }
+        dxs[inputName] = tidy(() => inputGradients[inputName]());
       }
-      const dx = tidy(() => inputGradients[inputName]());
+      return dxs;
+    };
+    // Under an outer tape (keep === null), tfjs-core's scoping exactly.
+    const dxs = keep === null ? gradientsOf() : tidy(gradientsOf);
+    for (const inputName in node.inputs) {
+      const dx = dxs[inputName];
       if (dx.dtype !== 'float32') {
         throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ` +
                         `${inputName} must have 'float32' dtype, but has '${dx.dtype}'`);
@@ -176,6 +197,10 @@ function backpropagate(gradients: GradientMap, tape: TapeNode[], tidy: (f: () =>
       } else {
         gradients.set(x.id, add(current, dx));
         current.dispose();
+        // tfjs-core keeps dx to the end of the pass. Under mpsgpu the sum would then stay a
+        // recipe holding both terms (src/memory/rematerialize.ts): every branch's input gradient
+        // of an Inception block, alive to the end. Released unless something else refers to it.
+        if (keep !== null && !gradients.refersTo(dx) && !isTapeTensor(node, dx)) dx.dispose();
       }
     }
     if (keep === null) continue;
@@ -184,4 +209,9 @@ function backpropagate(gradients: GradientMap, tape: TapeNode[], tidy: (f: () =>
     }
     for (const tensor of node.saved ?? []) tensor.dispose();
   }
+}
+
+/** Whether `t` is one of the node's inputs, outputs or saved tensors (a gradient may return one). */
+function isTapeTensor(node: TapeNode, t: Tensor): boolean {
+  return node.outputs.includes(t) || (node.saved ?? []).includes(t) || Object.values(node.inputs).includes(t);
 }

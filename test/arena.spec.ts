@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {Program} from '../src/codegen/program.js';
 import {Node, TensorData} from '../src/graph/graph.js';
 import {LiveValue, planArenas, planFlushMemory, reservedBytes} from '../src/memory/arena.js';
+import {BufferPool} from '../src/memory/pool.js';
 import {mpsgpu} from '../src/index.js';
 import {randomGraph, rng} from './random_graph.js';
 import {expectMatchesCpu, randomValues, withFlags} from './util.js';
@@ -156,5 +157,35 @@ describe('mpsgpu arenas', () => {
     expect(f.arenaBytes).toBe(2 * 64 * 64 * 4);
     expect(mpsgpu.stats().peakArenaBytes).toBe(f.arenaBytes);
     tf.dispose([x, y]);
+  });
+});
+
+describe('mpsgpu buffer pool', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  it('serves a request from its size class, else from a free buffer up to twice its size, else grows', () => {
+    const device = (tf.backend() as unknown as {gpu: {device: GPUDevice}}).gpu.device;
+    const pool = new BufferPool(device);
+    const a = pool.acquire(4096, false);
+    const b = pool.acquire(3072, false);
+    expect(pool.allocatedBytes).toBe(4096 + 3072);
+    pool.release(a);
+    pool.release(b);
+    // Its own class first.
+    expect(pool.acquire(3000, false)).toBe(b);
+    // Then the smallest free buffer within twice the size: no growth, a few more bytes in use.
+    expect(pool.acquire(2100, false)).toBe(a);
+    expect(pool.allocatedBytes).toBe(4096 + 3072);
+    expect(pool.inUseBytes).toBe(4096 + 3072);
+    pool.release(a);
+    // More than twice: a new buffer.
+    const c = pool.acquire(1024, false);
+    expect(c).not.toBe(a);
+    expect(pool.allocatedBytes).toBe(4096 + 3072 + 1024);
+    // Released buffers return to their own class, whatever size was asked of them.
+    expect(pool.freeBytes).toBe(4096);
+    pool.dispose();
   });
 });

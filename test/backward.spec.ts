@@ -76,6 +76,45 @@ describe('mpsgpu backward pass with early release', () => {
     expect(released).toBeLessThan(0.8 * kept);
   });
 
+  it('releases what gradient functions make outside their closures, and the terms of summed gradients', async () => {
+    // Batch norm's gradient makes dy·scale and x − mean in its body; b feeds three branches, so its
+    // gradient is a sum of three terms. Neither may live to the end of the backward pass.
+    const layers = 6, rows = 64, cols = 32;
+    const activationBytes = rows * cols * 4;
+    const x = tf.tensor2d(randomValues(rows * cols, 5), [rows, cols]);
+    const ws = Array.from({length: layers}, (_, i) => tf.tensor2d(randomValues(cols * cols, 20 + i, -0.2, 0.2), [cols, cols]));
+    const scale = tf.tensor1d(randomValues(cols, 40, 0.5, 1.5)), offset = tf.tensor1d(randomValues(cols, 41));
+    let heldAtLast = -1;
+    // The first op of the forward pass: its gradient runs last, and measures what tfjs holds then.
+    const probe = tf.customGrad((t: tf.Tensor|tf.GradSaveFunc) => ({
+      value: tf.mul(t as tf.Tensor, 1),
+      gradFunc: (dy: tf.Tensor) => {
+        heldAtLast = tf.memory().numBytes;
+        return dy.mul(1);
+      },
+    }));
+    const f = (input: tf.Tensor) => {
+      let h = probe(input) as tf.Tensor;
+      for (let i = 0; i < layers; ++i) {
+        const {mean, variance} = tf.moments(h, 0);
+        const b = tf.batchNorm(h, mean, variance, offset, scale, 1e-3);
+        h = tf.add(tf.add(tf.matMul(b, ws[i]), tf.relu(b)), tf.tanh(b));
+      }
+      return tf.mean(tf.square(h)) as tf.Scalar;
+    };
+    const before = tf.memory().numBytes;
+    const g = tf.grad(f)(x);
+    const got = await g.data();
+    // Then: dy of the probe, y's gradient, and at most one more activation-sized tensor.
+    expect(heldAtLast - before).toBeLessThanOrEqual(3 * activationBytes);
+    g.dispose();
+    await tf.setBackend('cpu');
+    const want = await tf.grad(f)(x).data();
+    await tf.setBackend('mpsgpu');
+    expectClose(got, want, 1e-3, 'gradient of x');
+    tf.dispose([x, scale, offset, ...ws]);
+  });
+
   it('leaves higher-order gradients to tfjs-core (the inner tape is read again)', async () => {
     const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.pow(x, 3), tf.sin(x)));
     const x = tf.tensor1d([0.3, -1.2, 2.5, 0.7]);

@@ -17,6 +17,12 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
+/**
+ * A request its size class cannot serve from free buffers takes a free buffer of up to this many
+ * times its size before a new one is created: fewer bytes allocated, a few more held.
+ */
+const LARGER_FIT = 2;
+
 /** Distinct uploaded scalar values kept in shared buffers (beyond: ordinary uploads). */
 const MAX_SCALARS = 4096;
 /** A shared scalar's buffer: the pool's smallest size class, so any binding of it is valid. */
@@ -57,6 +63,14 @@ export class BufferPool {
       this.freeBytes -= size;
       return list.pop()!;
     }
+    // Rather than grow the pool, take the smallest free buffer up to LARGER_FIT times the size.
+    const larger = this.smallestFreeUpTo(size, LARGER_FIT * size);
+    if (larger > 0) {
+      this.inUseBytes += larger - size;
+      stats.peakLiveBytes = Math.max(stats.peakLiveBytes, this.inUseBytes);
+      this.freeBytes -= larger;
+      return this.free.get(larger)!.pop()!;
+    }
     const buffer = this.device.createBuffer({size, usage: this.usage});
     stats.buffersCreated++;
     this.sizes.set(buffer, size);
@@ -71,11 +85,17 @@ export class BufferPool {
    */
   acquireArena(bytes: number): GPUBuffer {
     const want = sizeClass(bytes);
-    let best = Infinity;
+    const best = this.smallestFreeUpTo(want, 2 * want);
+    return this.acquire(best > 0 ? best : want, false);
+  }
+
+  /** The smallest size class in [from, to] with a free buffer; 0 if none. */
+  private smallestFreeUpTo(from: number, to: number): number {
+    let best = 0;
     for (const [size, list] of this.free) {
-      if (list.length > 0 && size >= want && size <= 2 * want && size < best) best = size;
+      if (list.length > 0 && size >= from && size <= to && (best === 0 || size < best)) best = size;
     }
-    return this.acquire(best === Infinity ? want : best, false);
+    return best;
   }
 
   /** The shared buffer holding the scalar `value` (one element of `dtype`); null when the cache is full. */
