@@ -3,11 +3,11 @@
 // official backends in one process, on the same adapter, same generated recordings and weights.
 // Prints recordings/s per backend and mpsgpu's speed-up over each; JSON with --json FILE.
 //
-//   npm run bench:activity -- [--backends mpsgpu,webgpu] [--batch-size 64] [--steps 10] [--units 128]
-//                             [--layer stock|mpsgpu] [--json out.json]
+//   npm run bench:activity -- [--backends mpsgpu,webgpu] [--batch-size 64] [--steps 10] [--warmup 10]
+//                             [--units 128] [--layer stock|mpsgpu] [--json out.json]
 //
-// Backends as in bench/fit.ts (mpsgpu:nofusion, mpsgpu:noramp, cpu, ...). --layer mpsgpu builds
-// the model with mpsgpu's fused LSTM layer (src/layers) on every backend.
+// Backends and the warm-up as in bench/fit.ts (mpsgpu:nofusion, mpsgpu:noramp, cpu, ...).
+// --layer mpsgpu builds the model with mpsgpu's fused LSTM layer (src/layers) on every backend.
 // Only ratios mean something on lavapipe (a CPU driver); absolute rates only on a real GPU.
 import './webgpu_node_setup.js';
 
@@ -21,16 +21,17 @@ import fs from 'fs';
 import {CHANNELS, CLASSES, generateRecordings, SAMPLES} from '../demos/activity/data.js';
 import {activityModel, lstmFactory, parseLayerKind} from '../demos/activity/model.js';
 
-import {parseOptions, usageOf} from '../demos/cli.js';
+import {parseOptions, requirePositiveIntegers, usageOf} from '../demos/cli.js';
 
 import {adapterDescription, printComparison, timeFit} from './harness.js';
 
-const DEFAULTS = {backends: ['mpsgpu', 'webgpu'], batchSize: 64, steps: 10, units: 128, filters: 32, layer: 'stock', json: ''};
+const DEFAULTS = {backends: ['mpsgpu', 'webgpu'], batchSize: 64, steps: 10, warmup: 10, units: 128, filters: 32, layer: 'stock', json: ''};
 
 const usage = usageOf(DEFAULTS);
 
 function parseArgs(argv: string[]) {
   const opts = parseOptions(argv, DEFAULTS, usage);
+  requirePositiveIntegers(opts, ['batchSize', 'steps', 'warmup', 'units', 'filters'], usage);
   return {...opts, layer: parseLayerKind(opts.layer)};
 }
 
@@ -49,7 +50,7 @@ async function main() {
   const results: Record<string, number> = {};
   for (const name of opts.backends) {
     try {
-      results[name] = await timeFit(name, {buildModel, makeData, batchSize: opts.batchSize, steps: opts.steps});
+      results[name] = await timeFit(name, {buildModel, makeData, batchSize: opts.batchSize, steps: opts.steps, warmup: opts.warmup});
       console.log(`${name.padEnd(8)} ${results[name].toFixed(2)} recordings/s`);
     } catch (e) {
       console.log(`${name.padEnd(8)} failed: ${(e as Error).message}`);

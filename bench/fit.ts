@@ -3,7 +3,11 @@
 // same synthetic data and model. Prints images/s per backend and the ratio to mpsgpu, and writes
 // JSON (--json FILE).
 //
-//   npm run bench:fit -- [--backends mpsgpu,webgpu,cpu] [--batch-size 256] [--steps 10] [--json out.json]
+//   npm run bench:fit -- [--backends mpsgpu,webgpu,cpu] [--batch-size 256] [--steps 10] [--warmup 10]
+//                        [--json out.json]
+//
+// Each backend first trains a warm-up epoch of --warmup batches (shaders, pools, and the JavaScript
+// engine's optimized code), then the timed epoch of --steps batches.
 //
 // `mpsgpu:nofusion` runs mpsgpu with MPSGPU_FUSION off (the graph's fusion passes skipped),
 // `mpsgpu:noramp` without the flush ramp (MPSGPU_FLUSH_FIRST 0). For the
@@ -20,27 +24,17 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import fs from 'fs';
 
+import {parseOptions, requirePositiveIntegers, usageOf} from '../demos/cli.js';
+
 import {adapterDescription, printComparison, timeFit} from './harness.js';
 
-interface Options {
-  backends: string[];
-  batchSize: number;
-  steps: number;
-  json: string;
-}
+const DEFAULTS = {backends: ['mpsgpu', 'webgpu', 'cpu'], batchSize: 256, steps: 10, warmup: 10, json: ''};
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = {backends: ['mpsgpu', 'webgpu', 'cpu'], batchSize: 256, steps: 10, json: ''};
-  for (let i = 0; i < argv.length; i += 2) {
-    const value = argv[i + 1];
-    switch (argv[i]) {
-      case '--backends': opts.backends = value.split(','); break;
-      case '--batch-size': opts.batchSize = Number(value); break;
-      case '--steps': opts.steps = Number(value); break;
-      case '--json': opts.json = value; break;
-      default: throw new Error(`unknown option ${argv[i]}`);
-    }
-  }
+const usage = usageOf(DEFAULTS);
+
+function parseArgs(argv: string[]) {
+  const opts = parseOptions(argv, DEFAULTS, usage);
+  requirePositiveIntegers(opts, ['batchSize', 'steps', 'warmup'], usage);
   return opts;
 }
 
@@ -68,7 +62,7 @@ async function main() {
   const results: Record<string, number> = {};
   for (const name of opts.backends) {
     try {
-      results[name] = await timeFit(name, {buildModel, makeData, batchSize: opts.batchSize, steps: opts.steps});
+      results[name] = await timeFit(name, {buildModel, makeData, batchSize: opts.batchSize, steps: opts.steps, warmup: opts.warmup});
       console.log(`${name.padEnd(8)} ${results[name].toFixed(1)} images/s`);
     } catch (e) {
       console.log(`${name.padEnd(8)} failed: ${(e as Error).message}`);

@@ -48,11 +48,15 @@ export interface FitCase {
   makeData: (count: number) => {xs: tf.Tensor; ys: tf.Tensor};
   batchSize: number;
   steps: number;
+  /** Batches of the warm-up epoch (at most `steps`). */
+  warmup: number;
 }
 
 /**
  * Examples per second of one `model.fit` epoch of `steps` batches on backend `name` (see
- * useBackend), after a warm-up epoch of two batches that compiles shaders and fills pools. For
+ * useBackend), after a warm-up epoch of `warmup` batches that compiles shaders, fills pools and lets
+ * the JavaScript engine optimize the step's code (timed cold, the first backend of a process pays
+ * for tfjs-core's too). For
  * mpsgpu it also prints recorded nodes, dispatches, fused groups and flushes per step, and plan reuse.
  */
 export async function timeFit(name: string, c: FitCase): Promise<number> {
@@ -60,7 +64,7 @@ export async function timeFit(name: string, c: FitCase): Promise<number> {
   const n = c.batchSize * c.steps;
   const {xs, ys} = c.makeData(n);
   const model = c.buildModel();
-  const warm = Math.min(2 * c.batchSize, n);
+  const warm = Math.min(c.warmup * c.batchSize, n);
   await model.fit(xs.slice(0, warm), ys.slice(0, warm), {batchSize: c.batchSize, epochs: 1, verbose: 0});
   if (backend === 'mpsgpu') mpsgpu.resetStats();
   const start = performance.now();
