@@ -20,8 +20,8 @@
 import {All, Any, backend_util, DataType, KernelConfig, KernelFunc, Max, Mean, Min, Prod, Sum, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
-import {prologueCode, ReadPrologue} from '../src/codegen/elementwise.js';
-import {Program} from '../src/codegen/program.js';
+import {prologueCode, prologueInline, ReadPrologue, ReadPrologues} from '../src/codegen/elementwise.js';
+import {Program, SiblingReductionHook} from '../src/codegen/program.js';
 import {arrayUniforms, BufferDecl, dispatch1D, ShaderSpec, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
 import {fill, mpsgpuBackend} from '../src/kernel_util.js';
 
@@ -489,38 +489,74 @@ export function columnShader(l: ColumnLayout, chunks: number, body: ColumnBody):
 
 const VEC_LANES = ['x', 'y', 'z', 'w'];
 
-/** A ReduceStage over a column layout (partials when chunks > 1). */
-export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnLayout, chunks: number, prologue?: ReadPrologue): Program {
-  const load = (v: string) => stage.load.replace(/\$v/g, v);
-  const input = inputRead(stage, l.vec, prologue);
-  const finish = (v: string) => stage.finish.replace(/\$v/g, v);
-  const acc = stage.accType;
-  const op = (a: string, b: string) => combine(stage.op, acc, a, b);
+/** Output k's binding name: out, out1, out2 … */
+const outName = (k: number) => (k === 0 ? 'out' : `out${k}`);
+
+/**
+ * The ColumnBody of reductions `stages` over one column layout, each of its own value: `values(idx)`
+ * gives statements and, per stage, the WGSL value read at `idx` (a vec4 where `l.vec` is 4). Stage
+ * k has accumulators acc{k}_…, workgroup array sh{k} and output outName(k) (partials when
+ * chunks > 1). Also the output types and whether outputs are vec4.
+ */
+function columnStagesBody(stages: ReduceStage[], l: ColumnLayout, chunks: number,
+                          values: (idx: string) => {stmts: string; values: string[]}): {body: ColumnBody; outTypes: WgslScalar[]; wide: boolean} {
   const lanes = l.vec === 4 ? VEC_LANES : [''];
-  const lane = (v: string, k: number) => (l.vec === 4 ? `${v}.${lanes[k]}` : v);
+  const lane = (v: string, j: number) => (l.vec === 4 ? `${v}.${lanes[j]}` : v);
   // Columns as vec4: four results per lane down to the store. Rows as vec4: the four partial
   // results of a lane fold into one before the tree.
   const wide = l.vec === 4 && !l.rowVec;
   const slots = wide ? lanes : [''];
-  const slot = (v: string, k: number) => (wide ? `${v}.${lanes[k]}` : v);
-  const accT = wide ? `vec4<${acc}>` : acc;
-  const outT = chunks === 1 ? stage.outType : acc;
-  const pack = (t: WgslScalar, items: string[]) => (wide ? `vec4<${t}>(${items.join(', ')})` : items[0]);
-  const saved = l.rowVec ? op(op('acc0', 'acc1'), op('acc2', 'acc3')) : pack(acc, lanes.map((_, k) => `acc${k}`));
+  const slot = (v: string, j: number) => (wide ? `${v}.${lanes[j]}` : v);
+  const parts = stages.map((stage, k) => {
+    const acc = stage.accType;
+    const op = (a: string, b: string) => combine(stage.op, acc, a, b);
+    const accName = (j: number) => `acc${k}_${j}`;
+    const pack = (t: WgslScalar, items: string[]) => (wide ? `vec4<${t}>(${items.join(', ')})` : items[0]);
+    const saved = l.rowVec ? op(op(accName(0), accName(1)), op(accName(2), accName(3))) : pack(acc, lanes.map((_, j) => accName(j)));
+    const outT = chunks === 1 ? stage.outType : acc;
+    const finish = (v: string) => stage.finish.replace(/\$v/g, v);
+    const load = (v: string) => stage.load.replace(/\$v/g, v);
+    return {
+      outT,
+      declaration: `var<workgroup> sh${k}: array<${wide ? `vec4<${acc}>` : acc}, ${l.wx * l.wy}>;`,
+      init: lanes.map((_, j) => `var ${accName(j)}: ${acc} = ${identity(stage.op, acc)};`).join('\n  '),
+      step: (value: string) => lanes.map((_, j) => `${accName(j)} = ${op(accName(j), load(lane(value, j)))};`).join('\n      '),
+      save: `sh${k}[lindex] = ${saved};`,
+      merge: (other: string) => `{ let a = sh${k}[lindex]; let c = sh${k}[${other}]; sh${k}[lindex] = ${pack(acc, slots.map((_, j) => op(slot('a', j), slot('c', j))))}; }`,
+      write: (o: string) => (chunks === 1 ?
+        `{ let a = sh${k}[lindex]; ${outName(k)}[${o}] = ${pack(outT, slots.map((_, j) => finish(slot('a', j))))}; }` :
+        `${outName(k)}[${o}] = sh${k}[lindex];`),
+    };
+  });
   const body: ColumnBody = {
-    declarations: `${NAN_MAX}\nvar<workgroup> sh: array<${accT}, ${l.wx * l.wy}>;`,
-    init: lanes.map((_, k) => `var acc${k}: ${acc} = ${identity(stage.op, acc)};`).join('\n  '),
-    step: idx => [`let v = ${input.read(idx)};`, ...lanes.map((_, k) => `acc${k} = ${op(`acc${k}`, load(lane('v', k)))};`)].join('\n      '),
-    save: `sh[lindex] = ${saved};`,
-    merge: other => `let a = sh[lindex]; let c = sh[${other}]; sh[lindex] = ${pack(acc, slots.map((_, k) => op(slot('a', k), slot('c', k))))};`,
-    write: o => (chunks === 1 ?
-      `let a = sh[lindex]; out[o] = ${pack(outT, slots.map((_, k) => finish(slot('a', k))))};` :
-      `out[o] = sh[lindex];`),
+    declarations: [NAN_MAX, ...parts.map(p => p.declaration)].join('\n'),
+    init: parts.map(p => p.init).join('\n  '),
+    step: idx => {
+      const v = values(idx);
+      return [v.stmts, ...parts.map((p, k) => p.step(v.values[k]))].join('\n      ');
+    },
+    save: parts.map(p => p.save).join('\n  '),
+    merge: other => parts.map(p => p.merge(other)).join(' '),
+    write: o => parts.map(p => p.write(o)).join('\n    '),
   };
+  return {body, outTypes: parts.map(p => p.outT), wide};
+}
+
+/** Stage uniforms of several stages, once each (equal names carry equal values: one geometry). */
+function stageUniforms(stages: ReduceStage[]): Uniform[] {
+  const byName = new Map<string, Uniform>();
+  for (const st of stages) for (const u of st.uniforms ?? []) byName.set(u.name, u);
+  return [...byName.values()];
+}
+
+/** A ReduceStage over a column layout (partials when chunks > 1). */
+export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnLayout, chunks: number, prologue?: ReadPrologue): Program {
+  const input = inputRead(stage, l.vec, prologue);
+  const {body, outTypes, wide} = columnStagesBody([stage], l, chunks, idx => ({stmts: `let v = ${input.read(idx)};`, values: ['v']}));
   const cs = columnShader(l, chunks, body);
   const shader = (): ShaderSpec => ({
     inputs: input.inputs,
-    outputs: [{name: 'out', type: outT, vec4: wide}],
+    outputs: [{name: 'out', type: outTypes[0], vec4: wide}],
     workgroupSize: [l.wx, l.wy, 1],
     declarations: `${cs.declarations}\n${input.declarations}`,
     body: cs.main,
@@ -532,6 +568,38 @@ export function columnReduceProgram(name: string, stage: ReduceStage, l: ColumnL
 }
 
 /**
+ * Several column reductions of one layout in one pass (fusion: sibling reductions): stage k
+ * reduces expression k of `values`, all over the same inputs, into output k.
+ */
+function columnSiblingsProgram(name: string, stages: ReduceStage[], l: ColumnLayout, chunks: number, values: ReadPrologues): Program {
+  const inline = prologueInline(values, l.vec);
+  const {body, outTypes, wide} = columnStagesBody(stages, l, chunks, idx => inline.code(idx));
+  const cs = columnShader(l, chunks, body);
+  const shader = (): ShaderSpec => ({
+    inputs: inline.inputs,
+    outputs: outTypes.map((type, k) => ({name: outName(k), type, vec4: wide})),
+    workgroupSize: [l.wx, l.wy, 1],
+    declarations: `${cs.declarations}\n${inline.helpers}`,
+    body: cs.main,
+  });
+  return {
+    name, key: `reduceCs|${chunks === 1 ? 1 : 'n'}|${stages.map(stageKey).join(';')}|${cs.key}|${inline.key}`, shader,
+    uniforms: [...cs.uniforms, ...stageUniforms(stages), ...inline.uniforms], dispatch: cs.dispatch,
+  };
+}
+
+/** The hook through which fusion merges column passes of one layout (src/fusion/sibling_reductions.ts). */
+function siblingHook(stage: ReduceStage, l: ColumnLayout, chunks: number, values: ReadPrologue): SiblingReductionHook {
+  const g = l.geometry;
+  return {
+    key: `col${l.vec}${l.rowVec ? 'r' : 'c'}|${l.wx}x${l.wy}|${l.nbx}|${l.cols}|${chunks}|${g.outSize}/${g.reduceSize}|` +
+         `${g.keptShape}/${g.keptStrides}|${g.redShape}/${g.redStrides}`,
+    values, stage,
+    combine: (stages, all) => columnSiblingsProgram('', stages as ReduceStage[], l, chunks, all),
+  };
+}
+
+/**
  * Record a column reduction of `x` (geometry `g`): one pass, or a first pass into partials and the
  * `second` stage over them (itself split again where the partials are many).
  */
@@ -539,10 +607,14 @@ function runColumnReduce(backend: MpsgpuBackend, name: string, x: TensorInfo, g:
                          second: ReduceStage, outShape: number[], dtype: DataType, overPartials = false): TensorInfo {
   const l = columnLayout(g, overPartials, true);
   const chunks = columnChunks(l);
-  // The pass over x (not over partials) may read a fused prologue instead.
+  // The pass over x (not over partials) may read a fused prologue instead, and share its dispatch
+  // with sibling passes.
   const pass = (c: number) => {
     const program = columnReduceProgram(name, first, l, c);
-    return overPartials ? program : withReductionHook(program, l.vec, first.inType, p => columnReduceProgram(name, first, l, c, p));
+    if (overPartials) return program;
+    const own: ReadPrologue = {expr: {kind: 'input', index: 0, type: first.inType}, inputs: [{shape: x.shape, type: first.inType}], shape: x.shape, uniforms: []};
+    return withReductionHook({...program, siblingReduction: siblingHook(first, l, c, own)}, l.vec, first.inType,
+                             p => ({...columnReduceProgram(name, first, l, c, p), siblingReduction: siblingHook(first, l, c, p)}));
   };
   if (chunks === 1) return backend.runProgram(pass(1), [x], outShape, dtype);
   const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';

@@ -263,6 +263,50 @@ describe('fusion: elementwise producers into reductions', () => {
   });
 });
 
+describe('fusion: sibling reductions', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  // A batch-norm gradient's per-channel sums over N·H·W: of dy, of dy·(x − mean), and a mean and
+  // a max beside them, each of its own expression of dy and x; mean and scale are given.
+  const each = (x: tf.Tensor, dy: tf.Tensor, mean: tf.Tensor, scale: tf.Tensor): Array<() => tf.Tensor> => [
+    () => dy.sum([0, 1, 2]),
+    () => dy.mul(x.sub(mean)).sum([0, 1, 2]),
+    () => dy.mul(scale).mean([0, 1, 2]),
+    () => x.sub(mean).abs().max([0, 1, 2]),
+  ];
+  const sums = (x: tf.Tensor, dy: tf.Tensor, mean: tf.Tensor, scale: tf.Tensor) => each(x, dy, mean, scale).map(f => f());
+
+  for (const [label, shape] of [['one pass', [4, 8, 8, 8]], ['partials', [16, 32, 32, 8]], ['odd channels', [3, 7, 5, 3]]] as Array<[string, number[]]>) {
+    it(`a batch-norm gradient's sums over N·H·W share one pass (${label})`, async () => {
+      const c = shape[3];
+      const x = t(shape, 60), dy = t(shape, 61), mean = t([c], 62), scale = t([c], 63);
+      const fused = await runWith(true, () => sums(x, dy, mean, scale));
+      const alone: Run[] = [];
+      for (const f of each(x, dy, mean, scale)) alone.push(await runWith(true, f));
+      // The four first passes become one (second passes over partials stay one per reduction).
+      const separately = alone.reduce((n, r) => n + r.dispatches, 0);
+      expect(separately - fused.dispatches).toBe(3, `${label}: ${separately} dispatches separately, ${fused.dispatches} together`);
+      alone.forEach((r, k) => expectClose(fused.values[k], r.values[0], 0, `${label}: output ${k}, together vs alone`));
+      await expectMatchesCpu(() => sums(x, dy, mean, scale), 1e-4, label);
+      tf.dispose([x, dy, mean, scale]);
+    });
+  }
+
+  it('a reduction reading another\'s result, or of another layout, keeps its own pass', async () => {
+    const x = t([4, 5, 5, 8], 64), y = t([4, 5, 8, 5], 65);
+    const fn = () => {
+      const s = x.sum([0, 1, 2]);
+      return [s, x.sub(s).sum([0, 1, 2]), y.sum([0, 1, 2])];
+    };
+    const together = await runWith(true, fn);
+    expect(together.nodesFused).toBe(1, 'only x − s fused into its reduction');
+    await expectMatchesCpu(fn, 1e-4, 'dependent and other layout');
+    tf.dispose([x, y]);
+  });
+});
+
 describe('fusion: independent kernels of one shape (siblings)', () => {
   beforeAll(async () => {
     await tf.setBackend('mpsgpu');

@@ -279,6 +279,63 @@ export function prologueReadable(p: Pick<ReadPrologue, 'inputs'|'shape'>, vec: 1
   });
 }
 
+/** Several expressions over one set of inputs, read at one flat index (sibling reductions' values). */
+export interface ReadPrologues {
+  exprs: Expr[];
+  inputs: ElementwiseInput[];
+  /** The shape each expression stands for. */
+  shape: number[];
+  uniforms: Uniform[];
+}
+
+/**
+ * Inline WGSL computing each of `p.exprs` at a flat index (in `vec` units): statements, then one
+ * WGSL value per expression (a vec4 of 4 neighbours where `vec` is 4). Each input is loaded once
+ * and subexpressions the expressions share are computed once. Also: the bindings in0…, the
+ * module-scope helpers, the uniforms (tail moduli added) and a cache key.
+ */
+export function prologueInline(p: ReadPrologues, vec: 1|4):
+    {inputs: BufferDecl[]; helpers: string; uniforms: Uniform[]; key: string; code: (idx: string) => {stmts: string; values: string[]}} {
+  const plans = p.inputs.map(inp => accessOf(inp, p.shape));
+  const uniforms: Uniform[] = [...p.uniforms];
+  plans.forEach((plan, k) => {
+    if (plan.access === 'tail') uniforms.push({name: `pro${k}Mod`, type: 'u32', value: plan.mod / vec});
+  });
+  const index = (k: number, idx: string) => {
+    const plan = plans[k];
+    if (plan.access === 'scalar') return '0u';
+    if (plan.access === 'tail') return `${idx} % u.pro${k}Mod`;
+    return idx;
+  };
+  const wide = (k: number) => vec === 4 && plans[k].access !== 'scalar';
+  const helpers = new Map<string, string>();
+  const code = (idx: string) => {
+    const stmts: string[] = [];
+    let values: string[];
+    if (vec === 1) {
+      const memo = new Map<Expr, string>();
+      values = p.exprs.map(e => emitExpr(e, k => `in${k}[${index(k, idx)}]`, helpers, stmts, memo));
+    } else {
+      p.inputs.forEach((_, k) => stmts.push(`let pl${k} = in${k}[${index(k, idx)}];`));
+      const lanes = LANES.map(lane => {
+        const memo = new Map<Expr, string>();
+        return p.exprs.map(e => emitExpr(e, k => (wide(k) ? `pl${k}.${lane}` : `pl${k}`), helpers, stmts, memo));
+      });
+      values = p.exprs.map((e, j) => `vec4<${e.type}>(${lanes.map(l => l[j]).join(', ')})`);
+    }
+    return {stmts: stmts.join('\n  '), values};
+  };
+  // Generating once fills `helpers`.
+  code('i');
+  return {
+    inputs: p.inputs.map((inp, k) => ({name: `in${k}`, type: inp.type, vec4: wide(k)})),
+    helpers: [...helpers.values()].join('\n'),
+    uniforms,
+    code,
+    key: `pro|${p.exprs.map(exprKey).join(';')}|${plans.map(x => x.access).join(',')}|${p.inputs.map(i => i.type).join(',')}|${uniforms.map(u => u.name).join(',')}`,
+  };
+}
+
 /**
  * The WGSL of a prologue: bindings in0… (vec4 where read 4 at a time), a function `name(i)`
  * returning the value (a vec4 of 4 neighbours where `vec` is 4) at flat index i in `vec` units,
@@ -286,38 +343,13 @@ export function prologueReadable(p: Pick<ReadPrologue, 'inputs'|'shape'>, vec: 1
  */
 export function prologueCode(p: ReadPrologue, vec: 1|4, name: string):
     {inputs: BufferDecl[]; declarations: string; uniforms: Uniform[]; key: string} {
-  const plans = p.inputs.map(inp => accessOf(inp, p.shape));
-  const uniforms: Uniform[] = [...p.uniforms];
-  const index = (k: number) => {
-    const plan = plans[k];
-    if (plan.access === 'scalar') return '0u';
-    if (plan.access === 'tail') return `i % u.pro${k}Mod`;
-    return 'i';
-  };
-  plans.forEach((plan, k) => {
-    if (plan.access === 'tail') uniforms.push({name: `pro${k}Mod`, type: 'u32', value: plan.mod / vec});
-  });
-  const wide = (k: number) => vec === 4 && plans[k].access !== 'scalar';
-  const helpers = new Map<string, string>();
-  const stmts: string[] = [];
-  let result: string;
+  const inline = prologueInline({exprs: [p.expr], inputs: p.inputs, shape: p.shape, uniforms: p.uniforms}, vec);
+  const {stmts, values} = inline.code('i');
   const t = p.expr.type;
-  if (vec === 1) {
-    result = emitExpr(p.expr, k => `in${k}[${index(k)}]`, helpers, stmts);
-  } else {
-    p.inputs.forEach((_, k) => stmts.push(`let l${k} = in${k}[${index(k)}];`));
-    const lanes = LANES.map(lane => emitExpr(p.expr, k => (wide(k) ? `l${k}.${lane}` : `l${k}`), helpers, stmts, new Map()));
-    result = `vec4<${t}>(${lanes.join(', ')})`;
-  }
-  const declarations = `${[...helpers.values()].join('\n')}
+  const declarations = `${inline.helpers}
 fn ${name}(i: u32) -> ${vec === 4 ? `vec4<${t}>` : t} {
-  ${stmts.join('\n  ')}
-  return ${result};
+  ${stmts}
+  return ${values[0]};
 }`;
-  return {
-    inputs: p.inputs.map((inp, k) => ({name: `in${k}`, type: inp.type, vec4: wide(k)})),
-    declarations,
-    uniforms,
-    key: `pro|${exprKey(p.expr)}|${plans.map(x => x.access).join(',')}|${p.inputs.map(i => i.type).join(',')}|${uniforms.map(u => u.name).join(',')}`,
-  };
+  return {inputs: inline.inputs, declarations, uniforms: inline.uniforms, key: inline.key};
 }

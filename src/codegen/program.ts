@@ -1,5 +1,5 @@
 // A program is one compute dispatch: its shader (built once per key), its uniforms and its grid.
-import type {ElementwiseInput, Expr, ExtraOutput, ReadPrologue} from './elementwise.js';
+import type {ElementwiseInput, Expr, ExtraOutput, ReadPrologue, ReadPrologues} from './elementwise.js';
 import {ShaderSpec, Uniform, WgslScalar} from './shader.js';
 
 /** What an elementwise program computes, kept so that fusion (src/fusion) can rebuild it merged. */
@@ -27,6 +27,8 @@ export interface Program {
   elementwise?: ElementwiseDesc;
   /** A reduction's pass over its input (kernels/reduce.ts): fusion may compute that input in it. */
   reduction?: ReductionHook;
+  /** A reduction's pass fusion may merge with others of its layout (src/fusion/sibling_reductions.ts). */
+  siblingReduction?: SiblingReductionHook;
   /** A GEMM's storing program (src/codegen/gemm.ts): fusion may apply an elementwise reader in it. */
   epilogue?: EpilogueHook;
   /**
@@ -43,6 +45,20 @@ export interface ReductionHook {
   vec: 1|4;
   inType: WgslScalar;
   withPrologue: (prologue: ReadPrologue) => Program;
+}
+
+/**
+ * A reduction pass that can share its dispatch with passes of the same `key` (one layout, one
+ * chunking): each reduces its own value of the same rows.
+ */
+export interface SiblingReductionHook {
+  key: string;
+  /** What this pass reduces, over its node's inputs: a fused prologue, or the input itself. */
+  values: ReadPrologue;
+  /** The pass's reduction (opaque outside the kernel). */
+  stage: unknown;
+  /** One program reducing `values.exprs[k]` by `stages[k]` into output k, all over `values.inputs`. */
+  combine: (stages: unknown[], values: ReadPrologues) => Program;
 }
 
 /** How an extra input of a fused epilogue is read at output element (m, n). */

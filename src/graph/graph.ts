@@ -7,6 +7,7 @@ import {Program} from '../codegen/program.js';
 import {flags} from '../flags.js';
 import {fuseElementwiseChains} from '../fusion/elementwise_chains.js';
 import {fuseEpilogues} from '../fusion/epilogues.js';
+import {fuseSiblingReductions} from '../fusion/sibling_reductions.js';
 import {fuseSiblings} from '../fusion/siblings.js';
 import {Binding, Encoding, Runtime} from '../runtime/runtime.js';
 import {planFlushMemory, reservedBytes} from '../memory/arena.js';
@@ -155,10 +156,11 @@ export class Graph {
         const fused = fuseElementwiseChains(nodes, needed, this.fusionLimits);
         const epilogues = fuseEpilogues(fused.nodes, fused.needed, this.fusionLimits);
         const siblings = fuseSiblings(epilogues.nodes, epilogues.needed, this.fusionLimits);
-        nodes = siblings.nodes;
-        needed = siblings.needed;
+        const reductions = fuseSiblingReductions(siblings.nodes, siblings.needed, this.fusionLimits);
+        nodes = reductions.nodes;
+        needed = reductions.needed;
         groups = nodes.filter(n => (n.fusedFrom ?? 1) > 1).length;
-        absorbed = fused.absorbed + epilogues.absorbed + siblings.joined;
+        absorbed = fused.absorbed + epilogues.absorbed + siblings.joined + reductions.joined;
       }
       if (key) {
         plan = planOf(segment, key, nodes, needed, groups, absorbed);
