@@ -234,6 +234,8 @@ function compareStrings(b: MpsgpuBackend, name: string, x: TensorInfo, y: Tensor
 
 function binaryKernel(name: string): KernelFunc {
   const spec = BINARY[name];
+  // The expression by input dtypes: built once, so its key (exprKey) is computed once too.
+  const exprs = new Map<DataType, Map<DataType, Expr>>();
   return ({inputs, backend}) => {
     const b = mpsgpuBackend(backend);
     const names = Object.keys(inputs);
@@ -259,11 +261,17 @@ function binaryKernel(name: string): KernelFunc {
     else if (spec.int) dtype = 'int32';
     else if (!useInt) dtype = 'float32';
     else dtype = inType === 'bool' ? (name === 'Add' || name === 'Multiply' ? 'bool' : 'int32') : inType;
-    const t = useInt ? 'i32' : 'f32';
-    const expr = binaryExpr(name, inputAs(0, x, t), inputAs(1, y, t), useInt);
+    let byY = exprs.get(x.dtype);
+    if (!byY) exprs.set(x.dtype, byY = new Map());
+    let expr = byY.get(y.dtype);
+    if (!expr) {
+      const t = useInt ? 'i32' : 'f32';
+      const e = binaryExpr(name, inputAs(0, x, t), inputAs(1, y, t), useInt);
+      expr = dtype === 'bool' && !spec.bool ? op('i32($0 != 0)', 'i32', [e]) : e;
+      byY.set(y.dtype, expr);
+    }
     const shape = backend_util.assertAndGetBroadcastShape(x.shape, y.shape);
-    return runElementwise(b, name, dtype === 'bool' && !spec.bool ? op('i32($0 != 0)', 'i32', [expr]) : expr,
-                          [x, y], dtype, shape);
+    return runElementwise(b, name, expr, [x, y], dtype, shape);
   };
 }
 

@@ -371,17 +371,38 @@ export const UNARY: Record<string, UnarySpec> = {
                 attrs: a => [a.clipValueMin as number, a.clipValueMax as number]},
 };
 
+/** A unary op's template with its attributes as arguments, its type and attribute leaves. */
+interface UnaryForm {
+  template: string;
+  type: 'f32'|'i32';
+  attrs: Expr[];
+}
+
+/** UnaryForm by op name and integer-ness (pure functions of the table: built once each). */
+const UNARY_FORMS = new Map<string, UnaryForm>();
+
+function unaryForm(name: string, useInt: boolean): UnaryForm {
+  const id = useInt ? `${name}|i` : name;
+  let form = UNARY_FORMS.get(id);
+  if (!form) {
+    const spec = UNARY[name];
+    // The attributes ($a, $b) are uniform leaves (attr0, attr1), so that fusion can rename them.
+    const template = (useInt ? spec.i32! : spec.f32).replace(/\$a/g, '$1').replace(/\$b/g, '$2');
+    const used = template.includes('$2') ? 2 : template.includes('$1') ? 1 : 0;
+    const attrs: Expr[] = Array.from({length: used}, (_, i) => ({kind: 'uniform', name: `attr${i}`, type: 'f32'}));
+    form = {template, type: spec.out === 'bool' ? 'i32' : useInt ? 'i32' : 'f32', attrs};
+    UNARY_FORMS.set(id, form);
+  }
+  return form;
+}
+
 /** The elementwise expression of unary op `name` applied to `arg` (used by kernels and fusion). */
 export function unaryExpr(name: string, arg: Expr, isInt: boolean): Expr {
   const spec = UNARY[name];
   const useInt = isInt && spec.i32 !== undefined;
-  // The attributes ($a, $b) are uniform leaves (attr0, attr1), so that fusion can rename them.
-  const template = (useInt ? spec.i32! : spec.f32).replace(/\$a/g, '$1').replace(/\$b/g, '$2');
-  const type = spec.out === 'bool' ? 'i32' : useInt ? 'i32' : 'f32';
+  const {template, type, attrs} = unaryForm(name, useInt);
   const x = useInt || arg.type === 'f32' ? arg : op('f32($0)', 'f32', [arg]);
-  const used = template.includes('$2') ? 2 : template.includes('$1') ? 1 : 0;
-  const attrs: Expr[] = Array.from({length: used}, (_, i) => ({kind: 'uniform', name: `attr${i}`, type: 'f32'}));
-  return op(template, type, [x, ...attrs], spec.helper);
+  return op(template, type, attrs.length === 0 ? [x] : [x, ...attrs], spec.helper);
 }
 
 function outDtype(spec: UnarySpec, x: TensorInfo): DataType {
@@ -392,6 +413,8 @@ function outDtype(spec: UnarySpec, x: TensorInfo): DataType {
 
 function unaryKernel(name: string): KernelFunc {
   const spec = UNARY[name];
+  // The expression by input dtype: built once, so its key (exprKey) is computed once too.
+  const exprs = new Map<DataType, Expr>();
   return ({inputs, backend, attrs}) => {
     const b = mpsgpuBackend(backend);
     const x = (inputs as {x: TensorInfo}).x;
@@ -400,7 +423,11 @@ function unaryKernel(name: string): KernelFunc {
     }
     const isInt = x.dtype !== 'float32';
     const dtype = outDtype(spec, x);
-    const expr = unaryExpr(name, inputAs(0, x, isInt && spec.i32 !== undefined ? 'i32' : 'f32'), isInt);
+    let expr = exprs.get(x.dtype);
+    if (!expr) {
+      expr = unaryExpr(name, inputAs(0, x, isInt && spec.i32 !== undefined ? 'i32' : 'f32'), isInt);
+      exprs.set(x.dtype, expr);
+    }
     const values = spec.attrs ? spec.attrs(attrs ?? {}) : [];
     const uniforms = values.map((value, i) => ({name: `attr${i}`, type: 'f32' as const, value}));
     return runElementwise(b, name, expr, [x], dtype, x.shape, uniforms);

@@ -220,10 +220,19 @@ export class MpsgpuBackend extends KernelBackend {
   runProgramMulti(program: Program, inputs: TensorInfo[], outputs: OutputSpec[]): TensorInfo[] {
     this.checkDevice();
     this.checkBindable(program.name, inputs, outputs);
-    const infos = outputs.map(o => this.makeTensorInfo(o.shape, o.dtype));
-    if (outputs.every(o => util.sizeFromShape(o.shape) === 0)) return infos;
-    const outData = infos.map(i => this.data.get(i.dataId));
-    this.graph.record({program, inputs: inputs.map(i => this.data.get(i.dataId)), outputs: outData});
+    // Plain loops: this runs for every recorded kernel.
+    const infos: TensorInfo[] = [];
+    let empty = true;
+    for (const o of outputs) {
+      infos.push(this.makeTensorInfo(o.shape, o.dtype));
+      if (util.sizeFromShape(o.shape) !== 0) empty = false;
+    }
+    if (empty) return infos;
+    const outData: TensorData[] = [];
+    for (const info of infos) outData.push(this.data.get(info.dataId));
+    const inData: TensorData[] = [];
+    for (const input of inputs) inData.push(this.data.get(input.dataId));
+    this.graph.record({program, inputs: inData, outputs: outData});
     this.afterRecord();
     return infos;
   }
@@ -234,15 +243,13 @@ export class MpsgpuBackend extends KernelBackend {
    */
   private checkBindable(kernel: string, inputs: TensorInfo[], outputs: OutputSpec[]) {
     const limit = this.gpu.limits.maxStorageBufferBindingSize;
-    const check = (t: OutputSpec, what: string) => {
-      const bytes = util.sizeFromShape(t.shape) * bytesPerElement(t.dtype);
-      if (bytes > limit) {
-        throw new Error(`mpsgpu: ${kernel}: ${what} of shape [${t.shape}] (${t.dtype}, ${bytes} bytes) exceeds this ` +
-                        `adapter's maxStorageBufferBindingSize (${limit} bytes), the most one GPU kernel can bind`);
-      }
-    };
-    inputs.forEach((t, i) => check(t, `input ${i}`));
-    outputs.forEach((t, i) => check(t, `output ${i}`));
+    // The message is built only when a check fails (this runs for every recorded kernel).
+    for (let i = 0; i < inputs.length; ++i) {
+      if (bindingBytes(inputs[i]) > limit) throw unbindable(kernel, `input ${i}`, inputs[i], limit);
+    }
+    for (let i = 0; i < outputs.length; ++i) {
+      if (bindingBytes(outputs[i]) > limit) throw unbindable(kernel, `output ${i}`, outputs[i], limit);
+    }
   }
 
   /** Node budget of the segment being recorded (see MPSGPU_FLUSH_FIRST); -1: restart the ramp. */
@@ -380,6 +387,15 @@ export class MpsgpuBackend extends KernelBackend {
 }
 
 let nextDataId = 0;
+
+function bindingBytes(t: OutputSpec): number {
+  return util.sizeFromShape(t.shape) * bytesPerElement(t.dtype);
+}
+
+function unbindable(kernel: string, what: string, t: OutputSpec, limit: number): Error {
+  return new Error(`mpsgpu: ${kernel}: ${what} of shape [${t.shape}] (${t.dtype}, ${bindingBytes(t)} bytes) exceeds this ` +
+                   `adapter's maxStorageBufferBindingSize (${limit} bytes), the most one GPU kernel can bind`);
+}
 
 /** Elements up to which copies and casts of known values are also computed on the CPU. */
 const KNOWN_VALUES_MAX = 4096;

@@ -89,30 +89,49 @@ const gradientsReleasing: Gradients = function(f, xs, dy, allowNoGradients = fal
  * tfjs-core's getFilteredNodesXToY computes; its module is not importable from Node's ESM).
  */
 function nodesFromXToY(tape: TapeNode[], xs: Tensor[], y: Tensor): TapeNode[] {
-  const fromX = new Set(xs.map(x => x.id));
-  const nodesFromX = new Set<number>();
-  for (const node of tape) {
-    if (Object.values(node.inputs).some(t => fromX.has(t.id))) {
+  // Plain loops and per-position flags (tape node ids are unique): this runs on every training
+  // step's whole tape.
+  const fromX = new Set<number>();
+  for (const x of xs) fromX.add(x.id);
+  const isFromX = new Uint8Array(tape.length);
+  for (let i = 0; i < tape.length; i++) {
+    const node = tape[i];
+    let reads = false;
+    for (const name in node.inputs) {
+      if (fromX.has(node.inputs[name].id)) {
+        reads = true;
+        break;
+      }
+    }
+    if (reads) {
       for (const o of node.outputs) fromX.add(o.id);
-      nodesFromX.add(node.id);
+      isFromX[i] = 1;
     }
   }
-  const toY = new Set([y.id]);
-  const nodesToY = new Set<number>();
+  const toY = new Set<number>([y.id]);
+  const isToY = new Uint8Array(tape.length);
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i];
-    const inputs = Object.values(node.inputs);
     // As tfjs-core: a node without inputs does not count as leading to y.
-    if (inputs.length > 0 && node.outputs.some(o => toY.has(o.id))) {
-      for (const t of inputs) toY.add(t.id);
-      nodesToY.add(node.id);
+    let hasInputs = false;
+    for (const _ in node.inputs) {
+      hasInputs = true;
+      break;
+    }
+    if (hasInputs && node.outputs.some(o => toY.has(o.id))) {
+      for (const name in node.inputs) toY.add(node.inputs[name].id);
+      isToY[i] = 1;
     }
   }
-  return tape.filter(node => nodesFromX.has(node.id) && nodesToY.has(node.id)).map(node => {
+  const out: TapeNode[] = [];
+  for (let i = 0; i < tape.length; i++) {
+    if (!isFromX[i] || !isToY[i]) continue;
+    const node = tape[i];
     const inputs: NamedTensorMap = {};
     for (const name in node.inputs) if (fromX.has(node.inputs[name].id)) inputs[name] = node.inputs[name];
-    return {...node, inputs, outputs: node.outputs};
-  });
+    out.push({...node, inputs, outputs: node.outputs});
+  }
+  return out;
 }
 
 /** Accumulated gradients by tensor id, counting the entries that refer to each tensor. */

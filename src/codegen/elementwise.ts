@@ -42,13 +42,33 @@ function literal(value: number, type: WgslScalar): string {
   return `i32(${value | 0})`;
 }
 
+/**
+ * exprKey of trees seen before. Trees are never modified once built (kernels reuse theirs across
+ * calls; fusion builds new ones), so a tree's key is computed once.
+ */
+const exprKeys = new WeakMap<Expr, string>();
+
 /** Structural key of a tree (constants included: they are baked into the shader). */
 export function exprKey(e: Expr): string {
+  if (e.kind !== 'op') return treeKey(e);
+  let key = exprKeys.get(e);
+  if (key === undefined) {
+    key = treeKey(e);
+    exprKeys.set(e, key);
+  }
+  return key;
+}
+
+function treeKey(e: Expr): string {
   switch (e.kind) {
     case 'input': return `i${e.index}:${e.type}`;
     case 'const': return `c${e.value}:${e.type}`;
     case 'uniform': return `u${e.name}:${e.type}`;
-    case 'op': return `(${e.template}|${e.type}|${e.args.map(exprKey).join(',')})`;
+    case 'op': {
+      let key = `(${e.template}|${e.type}|`;
+      for (let i = 0; i < e.args.length; ++i) key += i === 0 ? treeKey(e.args[i]) : `,${treeKey(e.args[i])}`;
+      return `${key})`;
+    }
   }
 }
 
@@ -104,8 +124,11 @@ interface AccessPlan {
   mod: number;
 }
 
+function plan(access: Access, div = 1, mod = 1): AccessPlan {
+  return {access, div, mod};
+}
+
 function accessOf(input: ElementwiseInput, outShape: number[]): AccessPlan {
-  const plan = (access: Access, div = 1, mod = 1): AccessPlan => ({access, div, mod});
   if (input.view) return plan('strided');
   const inShape = input.shape;
   if (sizeOf(inShape) === 1) return plan('scalar');
@@ -192,9 +215,7 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
     });
   }
   const workgroup = 64;
-  const key = `ew|${exprKey(expr)}|${outType}|${rank}|${access.join(',')}|${vec4 ? 'v4' : 's'}|` +
-              `${inputs.map(i => i.type).join(',')}|${uniforms.map(x => x.name + x.type).join(',')}` +
-              extraOutputs.map(o => `|+${exprKey(o.expr)}:${o.type}`).join('');
+  const key = programKey(expr, inputs, outType, rank, access, vec4, uniforms, extraOutputs);
   // Output 0 is `expr`; outputs 1… are the extra ones (fusion: intermediates tfjs still holds).
   const outs = [{expr, type: outType}, ...extraOutputs];
   const outName = (k: number) => (k === 0 ? 'out' : `out${k}`);
@@ -248,6 +269,55 @@ export function elementwiseProgram(name: string, expr: Expr, inputs: Elementwise
   };
   return {name, key, shader, uniforms: allUniforms, dispatch: dispatch1D(lanes, workgroup),
           elementwise: {expr, inputs, outShape, outType, uniforms, extraOutputs}};
+}
+
+const SCALAR_CODES: Record<WgslScalar, number> = {f32: 0, i32: 1, u32: 2};
+const ACCESS_CODES: Record<Access, number> = {same: 0, scalar: 1, tail: 2, block: 3, broadcast: 4, strided: 5};
+
+/**
+ * Keys of programs without uniforms or extra outputs, by exprKey and then by a number encoding the
+ * rest of the key exactly (keyCode). The same string comes back each time, so the maps keyed by it
+ * (shaders, plan keys) find it without hashing a new string. Dropped past MAX_CACHED_KEYS exprs.
+ */
+const cachedKeys = new Map<string, Map<number, string>>();
+const MAX_CACHED_KEYS = 4096;
+
+/**
+ * outType, vec4, rank, the number of inputs and each input's access and type, as one number
+ * (mixed radix, within 2^53), or -1 where they exceed its digits.
+ */
+function keyCode(inputs: ElementwiseInput[], outType: WgslScalar, rank: number, access: Access[], vec4: boolean): number {
+  if (rank >= 32 || inputs.length > 8) return -1;
+  let code = ((SCALAR_CODES[outType] * 2 + (vec4 ? 1 : 0)) * 32 + rank) * 16 + inputs.length;
+  for (let k = 0; k < inputs.length; ++k) code = code * 18 + ACCESS_CODES[access[k]] * 3 + SCALAR_CODES[inputs[k].type];
+  return code;
+}
+
+/** elementwiseProgram's key: same key, same WGSL. */
+function programKey(expr: Expr, inputs: ElementwiseInput[], outType: WgslScalar, rank: number, access: Access[],
+                    vec4: boolean, uniforms: Uniform[], extraOutputs: ExtraOutput[]): string {
+  const ek = exprKey(expr);
+  const code = uniforms.length === 0 && extraOutputs.length === 0 ? keyCode(inputs, outType, rank, access, vec4) : -1;
+  let byCode: Map<number, string>|undefined;
+  if (code >= 0) {
+    byCode = cachedKeys.get(ek);
+    const cached = byCode?.get(code);
+    if (cached !== undefined) return cached;
+  }
+  let key = `ew|${ek}|${outType}|${rank}|${access.join(',')}|${vec4 ? 'v4' : 's'}|`;
+  for (let k = 0; k < inputs.length; ++k) key += k === 0 ? inputs[k].type : `,${inputs[k].type}`;
+  key += '|';
+  for (let k = 0; k < uniforms.length; ++k) key += k === 0 ? uniforms[k].name + uniforms[k].type : `,${uniforms[k].name}${uniforms[k].type}`;
+  for (const o of extraOutputs) key += `|+${exprKey(o.expr)}:${o.type}`;
+  if (code >= 0) {
+    if (!byCode) {
+      if (cachedKeys.size >= MAX_CACHED_KEYS) cachedKeys.clear();
+      byCode = new Map();
+      cachedKeys.set(ek, byCode);
+    }
+    byCode.set(code, key);
+  }
+  return key;
 }
 
 /** A further output of an elementwise program, of the same shape: `expr` stored as `type`. */

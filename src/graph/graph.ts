@@ -139,7 +139,7 @@ export class Graph {
     // A segment seen before (a repeated training step) takes its plan; a new one is planned and
     // its plan kept.
     const key = flags.planCache ? segmentKey(nodes, this.planContext) : null;
-    let plan = key ? this.plans.get(key.text) : undefined;
+    let plan = key ? this.plans.get(key.key) : undefined;
     let needed: boolean[];
     if (plan && key) {
       nodes = applyPlan(plan, nodes, key);
@@ -164,7 +164,7 @@ export class Graph {
       }
       if (key) {
         plan = planOf(segment, key, nodes, needed, groups, absorbed);
-        this.plans.set(key.text, plan);
+        this.plans.set(key.key, plan);
         stats.planCacheMisses++;
       }
       record.fusedGroups = groups;

@@ -6,8 +6,11 @@
 // time: the fused nodes (their programs built once) and every temporary's arena and offset. A
 // repeated segment skips the fusion pass and the placement, and builds no program or key again.
 //
-// The key is compared whole (a string), never by hash alone: a plan applied to a segment it was not
-// made for would compute the wrong thing.
+// The key is compared whole, never by hash alone: a plan applied to a segment it was not made for
+// would compute the wrong thing. It is a sequence of numbers (no text: building and hashing a
+// 100-character string per node cost more than the rest of a repeated flush's bookkeeping), each
+// field preceded by its count where its length varies, so that equal sequences mean equal segments;
+// program keys and the context enter as numbers interned one per distinct string.
 import type {Program} from '../codegen/program.js';
 import type {Node, TensorData} from './graph.js';
 
@@ -34,9 +37,19 @@ export interface FlushPlan {
   arena: {bytes: number[]; values: Array<{node: number; output: number; arena: number; offset: number}>; valueBytes: number}|null;
 }
 
+/**
+ * A segment's structural key: the 32-bit words of its float64 fields, compared bitwise (-0 is not 0).
+ * The words of a key segmentKey returns live in a buffer the next call reuses: PlanCache.set keeps
+ * a copy.
+ */
+export interface PlanKey {
+  words: Uint32Array;
+}
+
 /** A segment's key, and the values its refs name. */
 export interface SegmentKey {
-  text: string;
+  /** The key proper. */
+  key: PlanKey;
   outputs: TensorData[];
   outside: TensorData[];
   /** The ref of a value of the segment (valid until the next segmentKey). */
@@ -46,11 +59,36 @@ export interface SegmentKey {
 /** Numbers segmentKey's calls: a value's `keyRef` belongs to the call stamped in its `keyEpoch`. */
 let keyEpoch = 0;
 
-/** Appends a shape as text ("2x3x4"; "" for a scalar). */
-function shapeText(s: readonly number[]): string {
-  let t = '';
-  for (let d = 0; d < s.length; ++d) t += d === 0 ? `${s[d]}` : `x${s[d]}`;
-  return t;
+/**
+ * Strings (program keys, contexts) as numbers, exactly: one number per distinct string. Numbers are
+ * never reused, so when the table is dropped (past MAX_INTERNED strings) an older key can only miss.
+ */
+const interned = new Map<string, number>();
+let nextInterned = 1;
+const MAX_INTERNED = 1 << 16;
+
+function internId(s: string): number {
+  let id = interned.get(s);
+  if (id === undefined) {
+    if (interned.size >= MAX_INTERNED) interned.clear();
+    id = nextInterned++;
+    interned.set(s, id);
+  }
+  return id;
+}
+
+/**
+ * The key's float64 fields are written here (shared by all calls, so the words of a key are valid
+ * until the next call). Stores past its end are dropped (typed arrays): a key that did not fit is
+ * written again into a buffer twice the size.
+ */
+let fields = new Float64Array(1 << 16);
+
+/** Writes shape `s` (its rank, then its dimensions) at `n`; returns the index after it. */
+function putShape(f: Float64Array, n: number, s: readonly number[]): number {
+  f[n++] = s.length;
+  for (let d = 0; d < s.length; ++d) f[n++] = s[d];
+  return n;
 }
 
 /**
@@ -60,50 +98,82 @@ function shapeText(s: readonly number[]): string {
  * random seed) does not defeat reuse.
  */
 export function segmentKey(nodes: Node[], context: string): SegmentKey {
+  for (;;) {
+    const key = writeKey(nodes, context, fields);
+    if (key) return key;
+    fields = new Float64Array(fields.length * 2);
+  }
+}
+
+/** segmentKey into `f`; null if it did not fit. */
+function writeKey(nodes: Node[], context: string, f: Float64Array): SegmentKey|null {
   // Refs live on the values themselves (stamped with this call's epoch): cheaper than a map.
   const epoch = ++keyEpoch;
   const outputs: TensorData[] = [];
   const outside: TensorData[] = [];
-  let text = context;
+  let n = 0;
+  f[n++] = internId(context);
+  f[n++] = nodes.length;
   for (const node of nodes) {
     const p = node.program;
-    text += '\n';
-    text += p.key;
-    if (p.elementwise || p.reduction || p.epilogue) {
-      text += '#';
-      for (const u of p.uniforms) text += `${u.value},`;
-      const e = p.elementwise;
-      if (e) {
-        text += `#${shapeText(e.outShape)}:`;
-        for (const i of e.inputs) {
-          text += shapeText(i.shape);
-          if (i.view) text += `@${i.view.offset}/${i.view.strides.join(',')}`;
-          text += ';';
+    f[n++] = internId(p.key);
+    const e = p.elementwise;
+    // 0: no uniform values; 1: the uniform values; 2: and the elementwise geometry.
+    const baked = e ? 2 : p.reduction || p.epilogue ? 1 : 0;
+    f[n++] = baked;
+    if (baked > 0) {
+      const uniforms = p.uniforms;
+      f[n++] = uniforms.length;
+      for (let k = 0; k < uniforms.length; ++k) f[n++] = uniforms[k].value;
+    }
+    if (e) {
+      n = putShape(f, n, e.outShape);
+      f[n++] = e.inputs.length;
+      for (const i of e.inputs) {
+        n = putShape(f, n, i.shape);
+        const view = i.view;
+        if (view) {
+          f[n++] = 1;
+          f[n++] = view.offset;
+          n = putShape(f, n, view.strides);
+        } else {
+          f[n++] = 0;
         }
       }
     }
-    text += '<';
+    f[n++] = node.inputs.length;
     for (const x of node.inputs) {
       if (x.keyEpoch !== epoch) {
         outside.push(x);
         x.keyEpoch = epoch;
         x.keyRef = -outside.length;
       }
-      text += `${x.keyRef},`;
+      f[n++] = x.keyRef;
     }
-    text += '>';
+    f[n++] = node.outputs.length;
     for (const o of node.outputs) {
       o.keyEpoch = epoch;
       o.keyRef = outputs.length;
       outputs.push(o);
-      text += `${shapeText(o.shape)}${o.dtype[0]}${o.kept ? 'K' : ''}${o.buffer !== null ? 'B' : ''},`;
+      n = putShape(f, n, o.shape);
+      // The dtype's first letter tells the dtypes apart.
+      f[n++] = o.dtype.charCodeAt(0);
+      f[n++] = (o.kept ? 1 : 0) + (o.buffer !== null ? 2 : 0);
     }
   }
+  if (n > f.length) return null;
   const refOf = (d: TensorData): Ref => {
     if (d.keyEpoch !== epoch) throw new Error('mpsgpu internal error: a plan refers to a value outside its segment');
     return d.keyRef;
   };
-  return {text, outputs, outside, refOf};
+  return {key: {words: new Uint32Array(f.buffer, 0, 2 * n)}, outputs, outside, refOf};
+}
+
+function sameKey(a: PlanKey, b: PlanKey): boolean {
+  const x = a.words, y = b.words;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; ++i) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 /**
@@ -148,29 +218,36 @@ export function applyPlan(plan: FlushPlan, segment: Node[], key: SegmentKey): No
 
 /** Plans by key, the least recently used dropped beyond `capacity`. */
 export class PlanCache {
-  private plans = new Map<string, FlushPlan>();
+  /** Least recently used first (a few dozen at most: keys of another length are passed over at once). */
+  private plans: Array<{key: PlanKey; plan: FlushPlan}> = [];
 
   constructor(private capacity = 64) {}
 
-  get(key: string): FlushPlan|undefined {
-    const plan = this.plans.get(key);
-    if (plan) {
-      this.plans.delete(key);
-      this.plans.set(key, plan);
+  get(key: PlanKey): FlushPlan|undefined {
+    for (let i = this.plans.length - 1; i >= 0; --i) {
+      const entry = this.plans[i];
+      if (!sameKey(entry.key, key)) continue;
+      this.plans.splice(i, 1);
+      this.plans.push(entry);
+      return entry.plan;
     }
-    return plan;
+    return undefined;
   }
 
-  set(key: string, plan: FlushPlan) {
-    this.plans.set(key, plan);
-    if (this.plans.size > this.capacity) this.plans.delete(this.plans.keys().next().value!);
+  set(key: PlanKey, plan: FlushPlan) {
+    // A copy: segmentKey reuses its buffer.
+    const kept: PlanKey = {words: key.words.slice()};
+    const at = this.plans.findIndex(entry => sameKey(entry.key, kept));
+    if (at >= 0) this.plans.splice(at, 1);
+    this.plans.push({key: kept, plan});
+    if (this.plans.length > this.capacity) this.plans.shift();
   }
 
   clear() {
-    this.plans.clear();
+    this.plans = [];
   }
 
   get size(): number {
-    return this.plans.size;
+    return this.plans.length;
   }
 }

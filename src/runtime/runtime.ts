@@ -52,11 +52,46 @@ interface ShaderEntry {
   numOutputs: number;
   numInputs: number;
   hasUniforms: boolean;
+  /** The pipeline of `text` once made or found (pipelines are never dropped). */
+  pipeline: PipelineEntry|null;
 }
 interface PipelineEntry {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
 }
+/** A node of the bind-group trie: the bindings sharing a prefix of parts (Runtime.bindGroup). */
+interface GroupTrie {
+  next: Map<unknown, GroupTrie>|null;
+  group: GPUBindGroup|null;
+  parent: GroupTrie|null;
+  /** This node's part under `parent`. */
+  part: unknown;
+}
+
+function newGroupTrie(parent: GroupTrie|null, part: unknown): GroupTrie {
+  return {next: null, group: null, parent, part};
+}
+
+/** The child of `node` for `part`, made if missing. */
+function trieChild(node: GroupTrie, part: unknown): GroupTrie {
+  let child = node.next?.get(part);
+  if (child === undefined) {
+    child = newGroupTrie(node, part);
+    (node.next ??= new Map()).set(part, child);
+  }
+  return child;
+}
+
+/** Drops a node's group, and the nodes left leading to no group. */
+function trieRemove(node: GroupTrie) {
+  node.group = null;
+  let at: GroupTrie = node;
+  while (at.parent && at.group === null && (at.next === null || at.next.size === 0)) {
+    at.parent.next!.delete(at.part);
+    at = at.parent;
+  }
+}
+
 /** Shader and pipeline caches live with the device: backends come and go (tfjs resets often). */
 const deviceCaches = new WeakMap<GPUDevice, {shaders: Map<string, ShaderEntry>; pipelines: Map<string, PipelineEntry>}>();
 
@@ -76,13 +111,13 @@ export class Runtime {
   /**
    * Bind groups by (layout, buffers, uniform buffer and block size; the block's offset is dynamic).
    * Dawn's createBindGroup costs ~30 µs a call in Node, as much as the rest of a small op: a
-   * repeated step binds the same pooled buffers and reuses them. Ids are never reused, so an entry
-   * naming a destroyed buffer can never hit; the cache is dropped when the pool destroys buffers,
-   * and loses its oldest quarter when it reaches MAX_CACHED_BIND_GROUPS.
+   * repeated step binds the same pooled buffers and reuses them. A trie over the objects and
+   * numbers themselves (no key string to build and hash per dispatch); it is dropped when the pool
+   * destroys buffers, and loses its oldest quarter when it holds MAX_CACHED_BIND_GROUPS.
    */
-  private bindGroups = new Map<string, GPUBindGroup>();
-  private objectIds = new WeakMap<object, number>();
-  private nextObjectId = 1;
+  private bindGroups = newGroupTrie(null, null);
+  /** The trie's nodes holding a group, oldest first. */
+  private bindGroupOrder: GroupTrie[] = [];
 
   constructor(readonly device: GPUDevice, readonly syncWaiter: SyncWaiter|null) {
     this.pool = new BufferPool(device);
@@ -105,40 +140,36 @@ export class Runtime {
 
   /** A bind group for these bindings, from the cache when it has one. */
   bindGroup(layout: GPUBindGroupLayout, bindings: Binding[], uniform: {buffer: GPUBuffer; size: number}|null): GPUBindGroup {
-    let key = `${this.idOf(layout)}`;
-    for (const b of bindings) key += b.size === 0 ? `,${this.idOf(b.buffer)}` : `,${this.idOf(b.buffer)}@${b.offset}+${b.size}`;
-    if (uniform) key += `|${this.idOf(uniform.buffer)}+${uniform.size}`;
-    let group = this.bindGroups.get(key);
-    if (group) {
+    // Parts in order: the layout; per binding its buffer, its size (0: whole) and, if ranged, its
+    // offset; then the uniform buffer and block size, or null. Each part's kind follows from the
+    // ones before, so equal paths mean equal bindings.
+    let node = trieChild(this.bindGroups, layout);
+    for (let i = 0; i < bindings.length; ++i) {
+      const b = bindings[i];
+      node = trieChild(trieChild(node, b.buffer), b.size);
+      if (b.size !== 0) node = trieChild(node, b.offset);
+    }
+    node = uniform ? trieChild(trieChild(node, uniform.buffer), uniform.size) : trieChild(node, null);
+    if (node.group) {
       stats.bindGroupsReused++;
-      return group;
+      return node.group;
     }
     const entries: GPUBindGroupEntry[] = bindings.map((b, binding) => ({binding, resource: b.size === 0 ? {buffer: b.buffer} : b}));
     if (uniform) entries.push({binding: entries.length, resource: uniform});
-    group = this.device.createBindGroup({layout, entries});
-    if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) {
-      let drop = MAX_CACHED_BIND_GROUPS / 4;
-      for (const k of this.bindGroups.keys()) {
-        this.bindGroups.delete(k);
-        if (--drop === 0) break;
-      }
+    const group = this.device.createBindGroup({layout, entries});
+    if (this.bindGroupOrder.length >= MAX_CACHED_BIND_GROUPS) {
+      const dropped = this.bindGroupOrder.splice(0, MAX_CACHED_BIND_GROUPS / 4);
+      for (const leaf of dropped) trieRemove(leaf);
     }
-    this.bindGroups.set(key, group);
+    node.group = group;
+    this.bindGroupOrder.push(node);
     return group;
   }
 
   /** Forget cached bind groups (their buffers are being destroyed). */
   dropBindGroups() {
-    this.bindGroups.clear();
-  }
-
-  private idOf(o: object): number {
-    let id = this.objectIds.get(o);
-    if (id === undefined) {
-      id = this.nextObjectId++;
-      this.objectIds.set(o, id);
-    }
-    return id;
+    this.bindGroups = newGroupTrie(null, null);
+    this.bindGroupOrder = [];
   }
 
   /** Timestamps for a new encoding, when MPSGPU_GPU_TIMING is on and the adapter can. */
@@ -156,9 +187,10 @@ export class Runtime {
     if (!shader) {
       const spec = program.shader();
       const text = buildShader(spec, program.uniforms);
-      shader = {text, numOutputs: spec.outputs.length, numInputs: spec.inputs.length, hasUniforms: program.uniforms.length > 0};
+      shader = {text, numOutputs: spec.outputs.length, numInputs: spec.inputs.length, hasUniforms: program.uniforms.length > 0, pipeline: null};
       this.shaderText.set(program.key, shader);
     }
+    if (shader.pipeline) return shader.pipeline;
     let entry = this.pipelines.get(shader.text);
     if (!entry) {
       // Explicit layouts: a binding the shader happens not to use stays valid to bind.
@@ -186,6 +218,7 @@ export class Runtime {
       this.pipelines.set(shader.text, entry);
       stats.pipelinesCompiled++;
     }
+    shader.pipeline = entry;
     return entry;
   }
 
@@ -323,25 +356,33 @@ export class Encoding {
 
   dispatch(program: Program, outputs: Binding[], inputs: Binding[]) {
     const {pipeline, layout} = this.runtime.pipelineFor(program);
-    const uniformBytes = Math.ceil(program.uniforms.length * 4 / 16) * 16;
-    const bindings = [...outputs, ...inputs];
-    for (const b of bindings) this.used.add(b.buffer);
+    const uniforms = program.uniforms;
+    const uniformBytes = Math.ceil(uniforms.length * 4 / 16) * 16;
+    // Plain loops: this runs for every dispatch of every flush.
+    const bindings = outputs.concat(inputs);
+    for (let i = 0; i < bindings.length; ++i) this.used.add(bindings[i].buffer);
     const repeat = program.repeat;
-    const counter = repeat ? program.uniforms.findIndex(u => u.name === repeat.uniform) : -1;
-    if (repeat && counter < 0) throw new Error(`mpsgpu internal error: ${program.name} repeats over a uniform it lacks`);
-    for (let k = 0; k < (repeat?.count ?? 1); ++k) {
+    let counter = -1;
+    if (repeat) {
+      counter = uniforms.findIndex(u => u.name === repeat.uniform);
+      if (counter < 0) throw new Error(`mpsgpu internal error: ${program.name} repeats over a uniform it lacks`);
+    }
+    const count = repeat ? repeat.count : 1;
+    for (let k = 0; k < count; ++k) {
       let uniformOffset = 0;
       if (uniformBytes > 0) {
         uniformOffset = this.uniformEnd;
         this.uniformEnd += Math.ceil(uniformBytes / UNIFORM_ALIGN) * UNIFORM_ALIGN;
         this.growUniforms(this.uniformEnd);
-        program.uniforms.forEach((uniform, i) => {
+        const view = this.uniformView;
+        for (let i = 0; i < uniforms.length; ++i) {
+          const uniform = uniforms[i];
           const at = uniformOffset + 4 * i;
-          if (i === counter) this.uniformView.setUint32(at, k, true);
-          else if (uniform.type === 'f32') this.uniformView.setFloat32(at, uniform.value, true);
-          else if (uniform.type === 'i32') this.uniformView.setInt32(at, uniform.value, true);
-          else this.uniformView.setUint32(at, uniform.value >>> 0, true);
-        });
+          if (i === counter) view.setUint32(at, k, true);
+          else if (uniform.type === 'f32') view.setFloat32(at, uniform.value, true);
+          else if (uniform.type === 'i32') view.setInt32(at, uniform.value, true);
+          else view.setUint32(at, uniform.value >>> 0, true);
+        }
       }
       this.commands.push({kind: 'dispatch', program, pipeline, layout, bindings, uniformOffset, uniformBytes});
       stats.dispatches++;
