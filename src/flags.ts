@@ -60,7 +60,11 @@ ENV.registerFlag('MPSGPU_FLUSH_FIRST', () => 16);
  */
 ENV.registerFlag('MPSGPU_FLUSH_BYTES', () => 4 * 1024 * 1024 * 1024);
 
-/** At most this many submissions in flight before recording waits (2: double buffering). */
+/**
+ * Double buffering: an awaited read first waits until fewer than this many submissions are in
+ * flight; while this many are, a full segment is cut at the next whole multiple of the budget (at
+ * most 4×) instead, and recording goes on while the GPU works (MpsgpuBackend.afterRecord).
+ */
 ENV.registerFlag('MPSGPU_MAX_IN_FLIGHT', () => 2);
 
 /** Keep at most this many bytes of free buffers in the pool after each flush (-1: no trimming). */
