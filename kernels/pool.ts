@@ -13,7 +13,7 @@ import {MpsgpuBackend} from '../src/backend.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
 import {assertOutShape, assertPositive, assertRank4, Conv2DInfo, Shape4} from './conv_common.js';
-import {poolForwardProgram} from './pool_programs.js';
+import {poolEpilogueHook, poolForwardProgram} from './pool_programs.js';
 import {chunksFor, perInvocation, reduce, reduceGeometry, reduceProgram, ReduceStage, rowsGeometry} from './reduce.js';
 
 type PoolGeometry = Pick<MaxPoolAttrs, 'filterSize'|'strides'|'pad'> & {dimRoundingMode?: 'floor'|'round'|'ceil'};
@@ -80,7 +80,10 @@ export const maxPoolConfig: KernelConfig = {
     const info = poolInfo(MaxPool, x, attrs as unknown as MaxPoolAttrs, true);
     if (isIdentity(info)) return reshapeView(b, x, x.shape);
     if (globalAsReduction(info)) return globalPool(b, x, 'max');
-    return b.runProgram(poolForwardProgram(MaxPool, info, 'max', x.dtype === 'int32'), [x], info.outShape, x.dtype);
+    const isInt = x.dtype === 'int32';
+    const program = poolForwardProgram(MaxPool, info, 'max', isInt);
+    const fusable = isInt ? program : poolEpilogueHook(program, info.inChannels, 2, e => poolForwardProgram(MaxPool, info, 'max', false, false, e));
+    return b.runProgram(fusable, [x], info.outShape, x.dtype);
   },
 };
 
@@ -93,7 +96,9 @@ export const avgPoolConfig: KernelConfig = {
     const info = poolInfo(AvgPool, x, attrs as unknown as AvgPoolAttrs, false);
     if (isIdentity(info)) return reshapeView(b, x, x.shape);
     if (globalAsReduction(info)) return globalPool(b, x, 'avg');
-    return b.runProgram(poolForwardProgram(AvgPool, info, 'avg', false), [x], info.outShape, 'float32');
+    const program = poolEpilogueHook(poolForwardProgram(AvgPool, info, 'avg', false), info.inChannels, 2,
+                                     e => poolForwardProgram(AvgPool, info, 'avg', false, false, e));
+    return b.runProgram(program, [x], info.outShape, 'float32');
   },
 };
 

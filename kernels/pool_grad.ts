@@ -11,7 +11,7 @@ import {mpsgpuBackend} from '../src/kernel_util.js';
 
 import {assertDyCovers, assertFloat, assertRank4, Conv2DInfo} from './conv_common.js';
 import {poolInfo} from './pool.js';
-import {poolForwardProgram, poolGradProgram} from './pool_programs.js';
+import {poolEpilogueHook, poolForwardProgram, poolGradProgram} from './pool_programs.js';
 
 export const maxPoolGradConfig: KernelConfig = {
   kernelName: MaxPoolGrad,
@@ -25,7 +25,8 @@ export const maxPoolGradConfig: KernelConfig = {
     assertFloat(k, 'dy', dy);
     assertDyCovers(k, dy, info, info.inChannels);
     const positions = b.runProgram(poolForwardProgram(k, info, 'positions', input.dtype === 'int32'), [input], info.outShape, 'int32');
-    const dx = b.runProgram(poolGradProgram(k, info, 'max', dy), [dy, positions], info.inShape, 'float32');
+    const program = poolEpilogueHook(poolGradProgram(k, info, 'max', dy), info.inChannels, 3, e => poolGradProgram(k, info, 'max', dy, e));
+    const dx = b.runProgram(program, [dy, positions], info.inShape, 'float32');
     b.disposeIntermediateTensorInfo(positions);
     return dx;
   },
@@ -43,7 +44,8 @@ export const avgPoolGradConfig: KernelConfig = {
     const info = avgPoolGradInfo(k, input, dy, a);
     assertFloat(k, 'dy', dy);
     assertDyCovers(k, dy, info, info.inChannels);
-    return b.runProgram(poolGradProgram(k, info, 'avg', dy), [dy], info.inShape, 'float32');
+    const program = poolEpilogueHook(poolGradProgram(k, info, 'avg', dy), info.inChannels, 2, e => poolGradProgram(k, info, 'avg', dy, e));
+    return b.runProgram(program, [dy], info.inShape, 'float32');
   },
 };
 

@@ -18,8 +18,9 @@
 // never wins (an all-NaN or all -inf float window gives -inf and no position); an int32 window's
 // first pixel always wins (it beats the CPU's -Infinity start); an empty window (all padding) gives
 // -inf (float max), 0 (int32 max, the CPU's -Infinity stored in an Int32Array) or NaN (average).
-import {Program} from '../src/codegen/program.js';
-import {ShaderSpec, Uniform, WgslScalar} from '../src/codegen/shader.js';
+import {emitExpr, Expr, exprKey as exprKeyOf} from '../src/codegen/elementwise.js';
+import {EpilogueHook, EpilogueLoad, Program} from '../src/codegen/program.js';
+import {BufferDecl, ShaderSpec, Uniform, WgslScalar} from '../src/codegen/shader.js';
 
 import {Conv2DInfo, intUniforms, logicalStrides, program, WORKGROUP} from './conv_common.js';
 
@@ -101,16 +102,86 @@ function splitFlat(outer: string, inner: Array<[string, string]>): string {
 }
 
 /**
+ * An elementwise reader of a float pooling output applied before the store (fusion: see
+ * src/fusion/epilogues.ts): input(0) is the pooled value, input(j ≥ 1) reads `inputs[j - 1]` at the
+ * output's own element ('same'), its channel ('channel') or index 0 ('scalar').
+ */
+export interface PoolEpilogue {
+  expr: Expr;
+  outType: WgslScalar;
+  inputs: Array<{type: WgslScalar; load: EpilogueLoad}>;
+  uniforms: Uniform[];
+}
+
+const LANES = ['x', 'y', 'z', 'w'];
+
+/** How a store applies an epilogue: its bindings, key part, helpers, and the stored expression. */
+interface EpilogueStore {
+  inputs: BufferDecl[];
+  key: string;
+  declarations: string;
+  uniforms: Uniform[];
+  outType: WgslScalar;
+  /** Statements, then `out[index] = f(value)`; `channel` is the channel group's index. */
+  store: (out: string, index: string, value: string, channel: string) => string;
+}
+
+function epilogueStore(epi: PoolEpilogue|undefined, vec: number, valueType: WgslScalar): EpilogueStore {
+  if (!epi) {
+    return {inputs: [], key: '', declarations: '', uniforms: [], outType: valueType, store: (out, index, value) => `${out}[${index}] = ${value};`};
+  }
+  const helpers = new Map<string, string>();
+  // A scalar input is one element; the others are vec4 arrays where the program is.
+  const wide = (j: number) => vec === 4 && epi.inputs[j].load !== 'scalar';
+  const store = (out: string, index: string, value: string, channel: string) => {
+    const stmts: string[] = [`let pv = ${value};`];
+    const at = (j: number) => {
+      const load = epi.inputs[j].load;
+      return load === 'same' ? index : load === 'channel' ? channel : '0';
+    };
+    epi.inputs.forEach((_, j) => stmts.push(`let e${j} = epi${j}[${at(j)}];`));
+    const lanes = (vec === 4 ? LANES : ['']).map(lane => {
+      const pick = (v: string) => (lane ? `${v}.${lane}` : v);
+      return emitExpr(epi.expr, k => (k === 0 ? pick('pv') : wide(k - 1) ? pick(`e${k - 1}`) : `e${k - 1}`), helpers, stmts, new Map());
+    });
+    const result = vec === 4 ? `vec4<${epi.outType}>(${lanes.join(', ')})` : lanes[0];
+    return `{ ${stmts.join(' ')} ${out}[${index}] = ${result}; }`;
+  };
+  // Generating once fills `helpers`.
+  store('o', 'i', 'v', 'c');
+  return {
+    inputs: epi.inputs.map((inp, j) => ({name: `epi${j}`, type: inp.type, vec4: wide(j)})),
+    key: `|epi:${exprKeyOf(epi.expr)}:${epi.outType}:${epi.inputs.map(i => i.type + i.load).join(',')}:${epi.uniforms.map(u => u.name).join(',')}`,
+    declarations: [...helpers.values()].join('\n'),
+    uniforms: epi.uniforms,
+    outType: epi.outType,
+    store,
+  };
+}
+
+/**
+ * The hook through which fusion applies an elementwise reader of a pooling program's float output
+ * in its store: `build(epilogue)` is the same program with it. `buffers`: what the program binds.
+ */
+export function poolEpilogueHook(program: Program, channels: number, buffers: number, build: (epi: PoolEpilogue) => Program): Program {
+  const hook: EpilogueHook = {n: channels, buffers, withEpilogue: e => build(e)};
+  return {...program, epilogue: hook};
+}
+
+/**
  * Forward pooling. Inputs: x (float32, or int32 for every mode but 'avg'). Outputs: y ('max',
  * 'avg'), y and idx ('argmax'), idx ('positions').
  */
-export function poolForwardProgram(name: string, info: Conv2DInfo, mode: PoolMode, isInt: boolean, includeBatchInIndex = false): Program {
+export function poolForwardProgram(name: string, info: Conv2DInfo, mode: PoolMode, isInt: boolean, includeBatchInIndex = false,
+                                   epi?: PoolEpilogue): Program {
   const vec = poolVecWidth(info.inChannels);
   const blocks = Math.ceil(info.outWidth / COLS);
   const size = info.batchSize * info.outHeight * blocks * info.inChannels / vec;
-  const uniforms = [...geometry(info, vec), ...intUniforms({C: info.inChannels, includeBatch: includeBatchInIndex ? 1 : 0, blocks})];
-  const key = `pool2d|${mode}|${isInt ? 'i32' : 'f32'}|v${vec}|c${COLS}`;
   const s: WgslScalar = isInt ? 'i32' : 'f32';
+  if (epi && (mode === 'argmax' || mode === 'positions' || isInt)) throw new Error(`mpsgpu internal error: ${name} takes no epilogue in mode ${mode}`);
+  const e = epilogueStore(epi, vec, s);
+  const uniforms = [...geometry(info, vec), ...intUniforms({C: info.inChannels, includeBatch: includeBatchInIndex ? 1 : 0, blocks}), ...e.uniforms];
+  const key = `pool2d|${mode}|${isInt ? 'i32' : 'f32'}|v${vec}|c${COLS}${e.key}`;
   const shader = (): ShaderSpec => {
     const T = vecType(s, vec);
     let init: string, update: string, store: string;
@@ -119,12 +190,12 @@ export function poolForwardProgram(name: string, info: Conv2DInfo, mode: PoolMod
       update = 'sum = sum + v;';
       // The count of in-bounds pixels; none: 0 / 0 as the CPU computes it.
       store = `let count = max(rMax - rMin, 0) * max(cMax - cMin, 0);
-    y[o] = select(sum / f32(count), ${T}(nanF32()), count == 0);`;
+    ${e.store('y', 'o', `select(sum / f32(count), ${T}(nanF32()), count == 0)`, 'd')}`;
     } else if (mode === 'max') {
       // float: strict '>' keeps NaN out; int: max() from INT_MIN, 0 for an empty window.
       init = `var best = ${T}(${isInt ? INT_MIN : '-infF32()'});`;
       update = isInt ? 'best = max(best, v);' : 'best = select(best, v, v > best);';
-      store = isInt ? `y[o] = select(best, ${T}(0), rMin >= rMax || cMin >= cMax);` : 'y[o] = best;';
+      store = isInt ? `y[o] = select(best, ${T}(0), rMin >= rMax || cMin >= cMax);` : e.store('y', 'o', 'best', 'd');
     } else {
       // Pixel indices: the MaxPoolWithArgmax index without its channel part, or the in-image one.
       [init, update] = argmaxParts(s, vec, mode === 'argmax' ? '(bIdx + xr) * u.inW + xc' : 'xr * u.inW + xc');
@@ -135,11 +206,12 @@ export function poolForwardProgram(name: string, info: Conv2DInfo, mode: PoolMod
     }
     const outputs = mode === 'positions' ? [{name: 'idx', type: 'i32' as const, vec4: vec === 4}]
       : mode === 'argmax' ? [{name: 'y', type: s, vec4: vec === 4}, {name: 'idx', type: 'i32' as const, vec4: vec === 4}]
-      : [{name: 'y', type: s, vec4: vec === 4}];
+      : [{name: 'y', type: e.outType, vec4: vec === 4}];
     return {
-      inputs: [{name: 'x', type: s, vec4: vec === 4}],
+      inputs: [{name: 'x', type: s, vec4: vec === 4}, ...e.inputs],
       outputs,
       workgroupSize: [WORKGROUP, 1, 1],
+      declarations: e.declarations,
       body: `
   if (flatId >= u.size) { return; }
   ${splitFlat('b', [['r', 'u.outH'], ['block', 'u.blocks'], ['d', 'u.Cv']])}
@@ -175,8 +247,9 @@ const each = (n: number, f: (i: number) => string, sep = '\n  ') => Array.from({
  * measured on lavapipe: 3× slower for 3×3 windows of stride 2, 1.4× slower for 2×2 of stride 2,
  * no faster for a 1365-element input.)
  */
-export function poolGradProgram(name: string, info: Conv2DInfo, mode: 'max'|'avg', dy: {shape: number[]}): Program {
+export function poolGradProgram(name: string, info: Conv2DInfo, mode: 'max'|'avg', dy: {shape: number[]}, epi?: PoolEpilogue): Program {
   const vec = poolVecWidth(info.inChannels);
+  const e = epilogueStore(epi, vec, 'f32');
   const cols = COLS;
   const blocks = Math.ceil(info.inWidth / cols);
   const size = info.batchSize * info.inHeight * blocks * info.inChannels / vec;
@@ -187,8 +260,9 @@ export function poolGradProgram(name: string, info: Conv2DInfo, mode: 'max'|'avg
     ...geometry(info, vec),
     ...intUniforms({dySB, dySR, dySC, blocks}),
     {name: 'avgMul', type: 'f32', value: 1 / (info.filterHeight * info.filterWidth)},
+    ...e.uniforms,
   ];
-  const key = `pool2dgrad|${mode}|v${vec}|c${cols}`;
+  const key = `pool2dgrad|${mode}|v${vec}|c${cols}${e.key}`;
   const T = vecType('f32', vec), I = vecType('i32', vec);
   const v4 = vec === 4;
   const shader = (): ShaderSpec => {
@@ -199,11 +273,12 @@ export function poolGradProgram(name: string, info: Conv2DInfo, mode: 'max'|'avg
       ${each(cols, i => `acc${i} = acc${i} + select(${T}(0.0), g, p == ${I}(here + ${i}));`, '\n      ')}`
       : `let k = c0 + u.padLeft - yc * u.sW;
       ${each(cols, i => `acc${i} = acc${i} + select(${T}(0.0), g, k + ${i} >= 0 && k + ${i} < u.effW);`, '\n      ')}`;
-    const store = (i: number) => `dx[dxBase + ${i} * u.Cv] = acc${i}${mode === 'avg' ? ' * u.avgMul' : ''};`;
+    const store = (i: number) => e.store('dx', `dxBase + ${i} * u.Cv`, `acc${i}${mode === 'avg' ? ' * u.avgMul' : ''}`, 'd');
     return {
-      inputs: [{name: 'dy', type: 'f32', vec4: v4}, ...(mode === 'max' ? [{name: 'pos', type: 'i32' as const, vec4: v4}] : [])],
-      outputs: [{name: 'dx', type: 'f32', vec4: v4}],
+      inputs: [{name: 'dy', type: 'f32', vec4: v4}, ...(mode === 'max' ? [{name: 'pos', type: 'i32' as const, vec4: v4}] : []), ...e.inputs],
+      outputs: [{name: 'dx', type: e.outType, vec4: v4}],
       workgroupSize: [WORKGROUP, 1, 1],
+      declarations: e.declarations,
       body: `
   if (flatId >= u.size) { return; }
   ${splitFlat('b', [['r', 'u.inH'], ['block', 'u.blocks'], ['d', 'u.Cv']])}

@@ -350,6 +350,62 @@ describe('fusion: independent kernels of one shape (siblings)', () => {
   });
 });
 
+describe('fusion: elementwise readers into pooling epilogues', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  // 8 channels: vec4 loads and stores; 3: scalar ones.
+  for (const c of [8, 3]) {
+    it(`max and average pooling with a relu, a per-channel scale and a scalar applied in the store (${c} channels)`, async () => {
+      const x = t([2, 9, 11, c], 50), scale = t([c], 51);
+      for (const [label, pool] of [['max', () => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same')], ['avg', () => tf.avgPool(x as tf.Tensor4D, 3, 1, 'same')]] as const) {
+        const run = await expectFused(() => pool().relu().mul(scale).add(0.5), 3, `${label}Pool, ${c} channels`);
+        expect(run.dispatches).toBe(1);
+      }
+      tf.dispose([x, scale]);
+    });
+
+    it(`a pooling branch's input gradient added to another branch's in the pooling gradient's store (${c} channels)`, async () => {
+      const x = t([2, 7, 8, c], 52);
+      // The other branch elementwise (a GEMM's input gradient would take the sum in its own epilogue).
+      const grad = (pool: (v: tf.Tensor4D) => tf.Tensor) => () => tf.grad((v: tf.Tensor) =>
+        tf.add(pool(v as tf.Tensor4D).square().sum(), tf.relu(v).mul(v).sum()))(x);
+      for (const [label, pool] of [['max', (v: tf.Tensor4D) => tf.maxPool(v, 3, 2, 'same')], ['avg', (v: tf.Tensor4D) => tf.avgPool(v, 3, 1, 'same')]] as const) {
+        const fused = await runWith(true, grad(pool));
+        const plain = await runWith(false, grad(pool));
+        // At least the accumulation's Add runs in the pooling gradient (others fuse elsewhere too).
+        expect(fused.dispatches).toBeLessThan(plain.dispatches, `${label}: ${fused.dispatches} fused, ${plain.dispatches} unfused`);
+        expectClose(fused.values[0], plain.values[0], 1e-5, `${label}: fused vs unfused`);
+        await expectMatchesCpu(grad(pool), 1e-4, `${label}Pool gradient, ${c} channels`);
+      }
+      x.dispose();
+    });
+  }
+
+  for (const c of [8, 3]) {
+    it(`MaxPoolGrad and AvgPoolGrad take the sum with another gradient into their store (${c} channels)`, async () => {
+      const x = t([2, 7, 8, c], 54), other = t([2, 7, 8, c], 55);
+      const output = tf.maxPool(x as tf.Tensor4D, 3, 2, 'same');
+      const maxDy = t(output.shape, 56), avgDy = t([2, 7, 8, c], 57);
+      const attrs = (strides: number) => ({filterSize: 3, strides, pad: 'same'}) as unknown as tf.NamedAttrMap;
+      await expectFused(() => (tf.engine().runKernel('MaxPoolGrad', {dy: maxDy, input: x, output}, attrs(2)) as tf.Tensor).add(other),
+                        1, `MaxPoolGrad + Add, ${c} channels`);
+      await expectFused(() => (tf.engine().runKernel('AvgPoolGrad', {dy: avgDy, input: x}, attrs(1)) as tf.Tensor).add(other),
+                        1, `AvgPoolGrad + Add, ${c} channels`);
+      tf.dispose([x, other, output, maxDy, avgDy]);
+    });
+  }
+
+  it('an int32 max pooling keeps its reader apart, and stays exact', async () => {
+    const k = tf.tensor4d(Array.from({length: 2 * 5 * 5 * 4}, (_, i) => (i * 37) % 23 - 11), [2, 5, 5, 4], 'int32');
+    const run = await runWith(true, () => tf.maxPool(k, 2, 2, 'valid').add(tf.scalar(3, 'int32')));
+    expect(run.nodesFused).toBe(0);
+    await expectMatchesCpu(() => tf.maxPool(k, 2, 2, 'valid').add(tf.scalar(3, 'int32')), 0, 'int max pool');
+    k.dispose();
+  });
+});
+
 describe('fusion: elementwise readers into GEMM epilogues', () => {
   beforeAll(async () => {
     await tf.setBackend('mpsgpu');

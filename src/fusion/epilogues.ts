@@ -1,10 +1,12 @@
 // Fusion pass: an elementwise kernel that is the only reader of a GEMM's output (a convolution, its
-// input gradient, a matmul) runs in the GEMM's epilogue, applied to each result before the store.
+// input gradient, a matmul) or of a float pooling output (MaxPool, AvgPool and their gradients)
+// runs in that program's epilogue (Program.epilogue), applied to each result before the store.
 // In a training step: the relu and batch-norm terms applied to a convolution's input gradient, the
-// accumulation of two branches' gradients. The GEMM's output never touches memory, and one dispatch
-// goes. Runs after the chain pass, so the reader is a whole fused chain.
+// accumulation of branches' gradients (an Inception block's pooling branch). The output never
+// touches memory, and one dispatch goes. Runs after the chain pass, so the reader is a whole fused
+// chain.
 //
-// The reader's other inputs must be read at the GEMM's own output element (the same shape), per
+// The reader's other inputs must be read at the producer's own output element (the same shape), per
 // output column (a vector over the last dimension: per-channel batch-norm terms) or be scalars.
 import {Expr} from '../codegen/elementwise.js';
 import {EpilogueLoad, Program} from '../codegen/program.js';
@@ -16,7 +18,7 @@ import {FusionLimits, groupName, inputTable, rebuild, sameShape} from './element
 export interface EpilogueResult {
   nodes: Node[];
   needed: boolean[];
-  /** Elementwise kernels now applied in a GEMM's epilogue (each a dispatch saved). */
+  /** Elementwise kernels now applied in a GEMM's or pooling program's epilogue (each a dispatch saved). */
   absorbed: number;
 }
 
@@ -26,9 +28,9 @@ export function fuseEpilogues(nodes: Node[], needed: boolean[], limits: FusionLi
   let absorbed = 0;
   for (let i = 0; i < out.length; ++i) {
     if (!needed[i] || !out[i].program.elementwise) continue;
-    const merged = absorbGemm(out[i], limits);
+    const merged = absorbIntoEpilogue(out[i], limits);
     if (!merged) continue;
-    gone.add(merged.gemm);
+    gone.add(merged.producer);
     out[i] = merged.node;
     absorbed++;
   }
@@ -45,35 +47,35 @@ function loadOf(shape: number[], outShape: number[], n: number): EpilogueLoad|nu
   return null;
 }
 
-function absorbGemm(reader: Node, limits: FusionLimits): {node: Node; gemm: Node}|null {
+function absorbIntoEpilogue(reader: Node, limits: FusionLimits): {node: Node; producer: Node}|null {
   const desc = reader.program.elementwise!;
   if (desc.extraOutputs.length > 0 || reader.outputs.length !== 1) return null;
   for (let slot = 0; slot < reader.inputs.length; ++slot) {
     const data = reader.inputs[slot];
-    const gemm = data.producer;
-    const hook = gemm?.program.epilogue;
-    if (!gemm || !hook || gemm.outputs.length !== 1 || data.kept) continue;
+    const producer = data.producer;
+    const hook = producer?.program.epilogue;
+    if (!producer || !hook || producer.outputs.length !== 1 || data.kept) continue;
     const reads = reader.inputs.filter(d => d === data).length;
     if (data.pendingReaders !== reads) continue;
-    // Every read of the GEMM's output is at the reader's own element.
+    // Every read of the producer's output is at the reader's own element.
     const direct = (k: number) => !desc.inputs[k].view && sameShape(desc.inputs[k].shape, desc.outShape);
     if (!reader.inputs.every((d, k) => d !== data || direct(k))) continue;
     if (data.size !== reader.outputs[0].size || desc.expr.type !== desc.outType || desc.inputs[slot].type !== 'f32') continue;
-    const node = withEpilogue(reader, data, gemm, hook.n, hook.buffers, limits);
+    const node = withEpilogue(reader, data, producer, hook.n, hook.buffers, limits);
     if (!node) continue;
-    // Bookkeeping: the GEMM's output is never stored; the merged node reads the GEMM's inputs
-    // (once more than the GEMM did: its own count goes) and the reader's others.
-    for (const x of gemm.inputs) x.pendingReaders--;
+    // Bookkeeping: the producer's output is never stored; the merged node reads its inputs
+    // (once more than the producer did: its own count goes) and the reader's others.
+    for (const x of producer.inputs) x.pendingReaders--;
     for (const x of reader.inputs) x.pendingReaders--;
     for (const x of node.inputs) x.pendingReaders++;
     data.producer = null;
     for (const o of node.outputs) o.producer = node;
-    return {node, gemm};
+    return {node, producer};
   }
   return null;
 }
 
-function withEpilogue(reader: Node, data: TensorData, gemm: Node, n: number, buffers: number, limits: FusionLimits): Node|null {
+function withEpilogue(reader: Node, data: TensorData, producer: Node, n: number, buffers: number, limits: FusionLimits): Node|null {
   const desc = reader.program.elementwise!;
   const {inputs, datas, slotOf} = inputTable();
   const loads: EpilogueLoad[] = [];
@@ -90,21 +92,21 @@ function withEpilogue(reader: Node, data: TensorData, gemm: Node, n: number, buf
     if (datas.length > before) loads.push(load);
     return {kind: 'input', index: j + 1, type: desc.inputs[k].type};
   };
-  // The reader's uniforms are renamed apart from the GEMM's (attr0 of a fused activation).
+  // The reader's uniforms are renamed apart from the producer's (attr0 of a fused activation).
   const rename = (name: string) => `ep_${name}`;
   const expr = rebuild(desc.expr, leaf, rename);
   if (!ok || buffers + datas.length > limits.maxBuffers) return null;
   const uniforms: Uniform[] = desc.uniforms.map(u => ({...u, name: rename(u.name)}));
-  const program: Program = gemm.program.epilogue!.withEpilogue({
+  const program: Program = producer.program.epilogue!.withEpilogue({
     expr, outType: desc.outType as WgslScalar, uniforms,
     inputs: inputs.map((inp, j) => ({type: inp.type, load: loads[j]})),
   });
-  const names = [...(gemm.fusedNames ?? [gemm.program.name]), ...(reader.fusedNames ?? [reader.program.name])];
+  const names = [...(producer.fusedNames ?? [producer.program.name]), ...(reader.fusedNames ?? [reader.program.name])];
   return {
     program: {...program, name: groupName(names)},
-    inputs: [...gemm.inputs, ...datas],
+    inputs: [...producer.inputs, ...datas],
     outputs: reader.outputs,
-    fusedFrom: (gemm.fusedFrom ?? 1) + (reader.fusedFrom ?? 1),
+    fusedFrom: (producer.fusedFrom ?? 1) + (reader.fusedFrom ?? 1),
     fusedNames: names,
   };
 }
