@@ -6,11 +6,11 @@ import {_FusedMatMul, _FusedMatMulAttrs, backend_util, BatchMatMul, BatchMatMulA
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Expr} from '../src/codegen/elementwise.js';
-import {denseOperand, GemmSpec, runGemm} from '../src/codegen/gemm.js';
+import {denseOperand, gemmRecord, GemmRecord, GemmSpec, gemmTuned, recordGemm} from '../src/codegen/gemm.js';
 import {Program} from '../src/codegen/program.js';
 import {SGM_TILINGS, sgmMatmulProgram, SubgroupMatrixSupport, subgroupMatrixSupport} from '../src/codegen/subgroup_matrix.js';
 import {flags} from '../src/flags.js';
-import {arrayUniforms, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
+import {arrayUniforms, cacheSet, numberKey, shapeKey, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
 import {input, inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
 import {binaryExpr} from './binary.js';
 import {unaryExpr} from './unary.js';
@@ -91,12 +91,51 @@ function checkOperand(kernel: string, name: string, t: TensorInfo) {
   }
 }
 
+/** A product as recorded: a pure function of matMulKey's inputs (the programs, the output's shape and dtype). */
+interface MatMulRecord {
+  gemm: GemmRecord;
+  shape: number[];
+  dtype: 'float32'|'int32'|'bool';
+}
+
+/** MatMulRecords by device, then by matMulKey (bounded: cleared past 1024 products). */
+const matMulRecords = new WeakMap<object, Map<string, MatMulRecord>>();
+
+/** Everything batchMatMul's GEMM programs depend on, as text (tensors by dtype and shape). */
+function matMulKey(kernel: string, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, activation: Activation,
+                   bias: TensorInfo|null, prelu: TensorInfo|null, leakyreluAlpha: number|undefined): string {
+  let key = kernel + (transposeA ? '|T' : '|N') + (transposeB ? 'T|' : 'N|') + activation + '|' + a.dtype + ':' + shapeKey(a.shape) +
+    '|' + b.dtype + ':' + shapeKey(b.shape);
+  if (bias) key += '|b' + bias.dtype + ':' + shapeKey(bias.shape);
+  if (prelu) key += '|p' + prelu.dtype + ':' + shapeKey(prelu.shape);
+  if (activation === 'leakyrelu') key += '|' + numberKey(leakyreluAlpha ?? 0.2);
+  return key;
+}
+
 /**
  * Record `a` × `b` (each rank ≥ 2, batch dimensions broadcast), optionally with a bias added and an
  * activation applied before the store (the bias and prelu weights broadcast against the output).
+ * The programs of a product seen before (same kernel, shapes, dtypes and epilogue) are reused.
  */
 export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean,
                             epilogue: MatMulEpilogue = {}, kernel = BatchMatMul): TensorInfo {
+  // Tensor-core programs and tuned tiles are chosen per call; everything else is a function of the key.
+  const cacheable = !flags.matmulTensorCores && !gemmTuned();
+  let records: Map<string, MatMulRecord>|undefined, key = '';
+  if (cacheable) {
+    const activation = epilogue.activation ?? 'linear';
+    key = matMulKey(kernel, a, b, transposeA, transposeB, activation, epilogue.bias ?? null,
+                    activation === 'prelu' ? epilogue.preluActivationWeights ?? null : null, epilogue.leakyreluAlpha);
+    records = matMulRecords.get(backend.gpu);
+    if (records === undefined) matMulRecords.set(backend.gpu, records = new Map());
+    const rec = records.get(key);
+    if (rec !== undefined) {
+      const extras: TensorInfo[] = [];
+      if (epilogue.bias) extras.push(epilogue.bias);
+      if (activation === 'prelu' && epilogue.preluActivationWeights) extras.push(epilogue.preluActivationWeights);
+      return recordGemm(backend, rec.gemm, [a, b], extras, rec.shape.slice(), rec.dtype);
+    }
+  }
   checkOperand(kernel, 'a', a);
   checkOperand(kernel, 'b', b);
   const activation = epilogue.activation ?? 'linear';
@@ -207,7 +246,9 @@ export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo
     prologue: batchPrologue(operands, nb), prologueKey: `mm${nb}|${operands.join(',')}`,
     uniforms,
   };
-  return runGemm(backend, spec, [a, b], extraTensors, mmShape, outDtype as 'float32'|'int32'|'bool');
+  const rec: MatMulRecord = {gemm: gemmRecord(backend.gpu, spec, extraTensors.length), shape: mmShape, dtype: outDtype as 'float32'|'int32'|'bool'};
+  if (records) cacheSet(records, key, rec);
+  return recordGemm(backend, rec.gemm, [a, b], extraTensors, mmShape.slice(), rec.dtype);
 }
 
 const tensorCoreSupport = new WeakMap<object, SubgroupMatrixSupport>();

@@ -5,7 +5,7 @@ import {KernelConfig, Slice, slice_util, SliceAttrs, TensorInfo, TypedArray, uti
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {Program} from '../src/codegen/program.js';
-import {arrayUniforms, stridesOf} from '../src/codegen/shader.js';
+import {arrayUniforms, cacheSet, shapeKey, stridesOf} from '../src/codegen/shader.js';
 import {wordCopyProgram} from '../src/codegen/word_copy.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
@@ -62,6 +62,28 @@ function stridedCopyProgram(name: string, shape: number[], offset: number, strid
   });
 }
 
+/** A strided copy's program, and whether its simplified map is dense (no dimension, or one of stride 1). */
+interface StridedCopy {
+  program: Program;
+  dense: boolean;
+}
+
+/** StridedCopies by name, shape, offset and strides (bounded: cleared past 1024). */
+const stridedCopies = new Map<string, StridedCopy>();
+
+function stridedCopyOf(name: string, shape: number[], offset: number, strides: number[]): StridedCopy {
+  const key = name + '|' + shapeKey(shape) + '|' + offset + '|' + shapeKey(strides);
+  let copy = stridedCopies.get(key);
+  if (copy === undefined) {
+    const simple = simplify(shape, strides);
+    copy = cacheSet(stridedCopies, key, {
+      program: stridedCopyProgram(name, simple.shape, offset, simple.strides),
+      dense: simple.shape.length === 0 || (simple.shape.length === 1 && simple.strides[0] === 1),
+    });
+  }
+  return copy;
+}
+
 /**
  * A new tensor of `shape` (viewed as `resultShape`, of the same size) with element c taken from
  * x's flat index offset + Σ c_d·strides[d]. Every such index must lie inside x. Returns a view
@@ -75,12 +97,10 @@ export function stridedCopy(b: MpsgpuBackend, name: string, x: TensorInfo, shape
   const size = util.sizeFromShape(shape);
   if (size === 0) return b.makeTensorInfo(resultShape, x.dtype, x.dtype === 'string' ? [] : undefined);
   if (x.dtype === 'string') return gatherStrings(b, x, resultShape, stridedSource(shape, offset, strides));
-  const simple = simplify(shape, strides);
-  const xSize = util.sizeFromShape(x.shape);
-  const identity = offset === 0 && size === xSize &&
-    (simple.shape.length === 0 || (simple.shape.length === 1 && simple.strides[0] === 1));
+  const copy = stridedCopyOf(name, shape, offset, strides);
+  const identity = offset === 0 && copy.dense && size === util.sizeFromShape(x.shape);
   if (identity) return reshapeView(b, x, resultShape);
-  const out = b.runProgram(stridedCopyProgram(name, simple.shape, offset, simple.strides), [x], resultShape, x.dtype);
+  const out = b.runProgram(copy.program, [x], resultShape, x.dtype);
   b.knowValues(out, x, xValues => {
     const source = stridedSource(shape, offset, strides);
     const values = util.getTypedArrayFromDType(x.dtype as 'float32', size);

@@ -22,8 +22,8 @@ import {All, Any, backend_util, DataType, KernelConfig, KernelFunc, Max, Mean, M
 import {MpsgpuBackend} from '../src/backend.js';
 import {prologueCode, prologueInline, ReadPrologue, ReadPrologues} from '../src/codegen/elementwise.js';
 import {Program, SiblingReductionHook} from '../src/codegen/program.js';
-import {arrayUniforms, BufferDecl, dispatch1D, ShaderSpec, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
-import {fill, mpsgpuBackend} from '../src/kernel_util.js';
+import {arrayUniforms, BufferDecl, cacheSet, dispatch1D, ShaderSpec, shapeKey, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
+import {ChainStep, fill, mpsgpuBackend, runChain} from '../src/kernel_util.js';
 
 // ---- geometry ------------------------------------------------------------------------------------
 
@@ -600,11 +600,11 @@ function siblingHook(stage: ReduceStage, l: ColumnLayout, chunks: number, values
 }
 
 /**
- * Record a column reduction of `x` (geometry `g`): one pass, or a first pass into partials and the
- * `second` stage over them (itself split again where the partials are many).
+ * The steps of a column reduction of an input of `xShape` (geometry `g`): one pass, or a first pass
+ * into partials and the `second` stage over them (itself split again where the partials are many).
  */
-function runColumnReduce(backend: MpsgpuBackend, name: string, x: TensorInfo, g: ReduceGeometry, first: ReduceStage,
-                         second: ReduceStage, outShape: number[], dtype: DataType, overPartials = false): TensorInfo {
+function columnReduceSteps(name: string, xShape: number[], g: ReduceGeometry, first: ReduceStage, second: ReduceStage,
+                           outShape: number[], dtype: DataType, steps: ChainStep[], overPartials = false): void {
   const l = columnLayout(g, overPartials, true);
   const chunks = columnChunks(l);
   // The pass over x (not over partials) may read a fused prologue instead, and share its dispatch
@@ -612,16 +612,17 @@ function runColumnReduce(backend: MpsgpuBackend, name: string, x: TensorInfo, g:
   const pass = (c: number) => {
     const program = columnReduceProgram(name, first, l, c);
     if (overPartials) return program;
-    const own: ReadPrologue = {expr: {kind: 'input', index: 0, type: first.inType}, inputs: [{shape: x.shape, type: first.inType}], shape: x.shape, uniforms: []};
+    const own: ReadPrologue = {expr: {kind: 'input', index: 0, type: first.inType}, inputs: [{shape: xShape, type: first.inType}], shape: xShape, uniforms: []};
     return withReductionHook({...program, siblingReduction: siblingHook(first, l, c, own)}, l.vec, first.inType,
                              p => ({...columnReduceProgram(name, first, l, c, p), siblingReduction: siblingHook(first, l, c, p)}));
   };
-  if (chunks === 1) return backend.runProgram(pass(1), [x], outShape, dtype);
-  const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';
-  const partials = backend.runProgram(pass(chunks), [x], [chunks, g.outSize], partialDtype);
-  const result = runColumnReduce(backend, name, partials, reduceGeometry([chunks, g.outSize], [0]), second, second, outShape, dtype, true);
-  backend.disposeIntermediateTensorInfo(partials);
-  return result;
+  if (chunks === 1) {
+    steps.push({program: pass(1), shape: outShape, dtype});
+    return;
+  }
+  const partialShape = [chunks, g.outSize];
+  steps.push({program: pass(chunks), shape: partialShape, dtype: first.accType === 'f32' ? 'float32' : 'int32'});
+  columnReduceSteps(name, partialShape, reduceGeometry(partialShape, [0]), second, second, outShape, dtype, steps, true);
 }
 
 // ---- recording a reduction -----------------------------------------------------------------------
@@ -673,27 +674,52 @@ function stagesFor(kind: ReduceKind, x: DataType, out: DataType, reduceSize: num
   }
 }
 
-/**
- * Record the reduction of `x` over `axes` (normalized); the result has the kept dimensions
- * (`keepDims`: size-1 dimensions in place of the reduced ones).
- */
-export function reduce(backend: MpsgpuBackend, x: TensorInfo, axes: number[], kind: ReduceKind, keepDims: boolean): TensorInfo {
-  const [outShape0] = backend_util.computeOutAndReduceShapes(x.shape, [...axes].sort((a, b) => a - b));
+/** A reduction as recorded: a pure function of its kind, the input's dtype and shape, the axes and keepDims. */
+type ReduceRecord =
+  | {kind: 'empty'|'fill'; shape: number[]; dtype: DataType; value: number}
+  | {kind: 'chain'; steps: ChainStep[]};
+
+/** ReduceRecords by kind, keepDims, dtype, shape and axes (bounded: cleared past 1024 reductions). */
+const reduceRecords = new Map<string, ReduceRecord>();
+
+function reduceRecord(shape: number[], xDtype: DataType, axes: number[], kind: ReduceKind, keepDims: boolean): ReduceRecord {
+  const [outShape0] = backend_util.computeOutAndReduceShapes(shape, [...axes].sort((a, b) => a - b));
   const outShape = keepDims ? backend_util.expandShapeToKeepDim(outShape0, axes) : outShape0;
-  const dtype = reduceDtype(kind, x.dtype);
-  const g = reduceGeometry(x.shape, axes);
-  if (g.outSize === 0) return backend.makeTensorInfo(outShape, dtype);
-  if (g.reduceSize === 0) return fill(backend, outShape, emptyValue(kind, dtype), dtype);
-  const [first, second] = stagesFor(kind, x.dtype, dtype, g.reduceSize);
-  if (columnFits(g)) return runColumnReduce(backend, kind, x, g, first, second, outShape, dtype);
+  const dtype = reduceDtype(kind, xDtype);
+  const g = reduceGeometry(shape, axes);
+  if (g.outSize === 0) return {kind: 'empty', shape: outShape, dtype, value: 0};
+  if (g.reduceSize === 0) return {kind: 'fill', shape: outShape, dtype, value: emptyValue(kind, dtype)};
+  const [first, second] = stagesFor(kind, xDtype, dtype, g.reduceSize);
+  const steps: ChainStep[] = [];
+  if (columnFits(g)) {
+    columnReduceSteps(kind, shape, g, first, second, outShape, dtype, steps);
+    return {kind: 'chain', steps};
+  }
   const chunks = perInvocation(g) ? 1 : chunksFor(g.outSize, g.reduceSize);
   const pass = withReductionHook(reduceProgram(kind, first, g, chunks), 1, first.inType, p => reduceProgram(kind, first, g, chunks, p));
-  if (chunks === 1) return backend.runProgram(pass, [x], outShape, dtype);
-  const partialDtype: DataType = first.accType === 'f32' ? 'float32' : 'int32';
-  const partials = backend.runProgram(pass, [x], [g.outSize, chunks], partialDtype);
-  const result = backend.runProgram(reduceProgram(kind, second, rowsGeometry(g.outSize, chunks)), [partials], outShape, dtype);
-  backend.disposeIntermediateTensorInfo(partials);
-  return result;
+  if (chunks === 1) {
+    steps.push({program: pass, shape: outShape, dtype});
+  } else {
+    steps.push({program: pass, shape: [g.outSize, chunks], dtype: first.accType === 'f32' ? 'float32' : 'int32'},
+               {program: reduceProgram(kind, second, rowsGeometry(g.outSize, chunks)), shape: outShape, dtype});
+  }
+  return {kind: 'chain', steps};
+}
+
+/**
+ * Record the reduction of `x` over `axes` (normalized); the result has the kept dimensions
+ * (`keepDims`: size-1 dimensions in place of the reduced ones). The programs of a reduction seen
+ * before (same kind, dtype, shape, axes and keepDims) are reused.
+ */
+export function reduce(backend: MpsgpuBackend, x: TensorInfo, axes: number[], kind: ReduceKind, keepDims: boolean): TensorInfo {
+  const key = kind + (keepDims ? '|k|' : '|d|') + x.dtype + ':' + shapeKey(x.shape) + '|' + shapeKey(axes);
+  let rec = reduceRecords.get(key);
+  if (rec === undefined) rec = cacheSet(reduceRecords, key, reduceRecord(x.shape.slice(), x.dtype, axes.slice(), kind, keepDims));
+  switch (rec.kind) {
+    case 'empty': return backend.makeTensorInfo(rec.shape.slice(), rec.dtype);
+    case 'fill': return fill(backend, rec.shape.slice(), rec.value, rec.dtype);
+    case 'chain': return runChain(backend, rec.steps, x);
+  }
 }
 
 // ---- kernels -------------------------------------------------------------------------------------

@@ -21,3 +21,4 @@ import './device_lost.spec.js';
 import './layers.spec.js';
 import './lstm.spec.js';
 import './known_values.spec.js';
+import './record_cache.spec.js';

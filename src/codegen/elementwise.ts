@@ -2,7 +2,7 @@
 // broadcasting. Kernels build trees; fusion (a later pass) substitutes trees into each other, which
 // is why an op is a template over its argument expressions and not a finished shader.
 import {Program} from './program.js';
-import {arrayUniforms, BufferDecl, dispatch1D, ShaderSpec, sizeOf, stridesOf, Uniform, unflatten, uniformDecls, WgslScalar} from './shader.js';
+import {arrayUniforms, BufferDecl, dispatch1D, numberKey, ShaderSpec, sizeOf, stridesOf, Uniform, unflatten, uniformDecls, WgslScalar} from './shader.js';
 
 export type Expr =
   | {kind: 'input'; index: number; type: WgslScalar}
@@ -62,7 +62,8 @@ export function exprKey(e: Expr): string {
 function treeKey(e: Expr): string {
   switch (e.kind) {
     case 'input': return `i${e.index}:${e.type}`;
-    case 'const': return `c${e.value}:${e.type}`;
+    // -0 apart from 0: their literals differ.
+    case 'const': return `c${numberKey(e.value)}:${e.type}`;
     case 'uniform': return `u${e.name}:${e.type}`;
     case 'op': {
       let key = `(${e.template}|${e.type}|`;

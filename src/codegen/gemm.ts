@@ -666,22 +666,63 @@ interface GemmBackend {
 }
 type TensorLike = {dataId: object; shape: number[]; dtype: string};
 
+/** The programs of a GEMM as recorded: the main one, the split-K sum (or null), the partials' size. */
+export interface GemmRecord {
+  main: Program;
+  sum: Program|null;
+  partialSize: number;
+  partialDtype: 'float32'|'int32';
+}
+
+/** Whether gemmTuning forces a tile, splits or unrolling (bench/, specs): records must not be reused then. */
+export function gemmTuned(): boolean {
+  return gemmTuning.tile !== null || gemmTuning.splits !== 0 || gemmTuning.unroll !== null;
+}
+
+/** runGemm's adapter answers per device (adapterMatches builds a key string per call). */
+const adapterKinds = new WeakMap<MpsgpuDevice, {cpuAdapter: boolean; compactLoads: boolean}>();
+
+function adapterKind(gpu: MpsgpuDevice): {cpuAdapter: boolean; compactLoads: boolean} {
+  let kind = adapterKinds.get(gpu);
+  if (kind === undefined) {
+    const cpuAdapter = isCpuAdapter(gpu);
+    kind = {cpuAdapter, compactLoads: cpuAdapter && adapterMatches(gpu, /swiftshader/i)};
+    adapterKinds.set(gpu, kind);
+  }
+  return kind;
+}
+
+/**
+ * The programs recording `spec` on `gpu`'s adapter takes, `extras` the number of the epilogue's
+ * extra tensors: a pure function of the spec and the adapter (kernels may keep it for equal specs).
+ */
+export function gemmRecord(gpu: MpsgpuDevice, spec: GemmSpec, extras: number): GemmRecord {
+  const {cpuAdapter, compactLoads} = adapterKind(gpu);
+  const full: GemmSpec = {...spec, cpuAdapter, compactLoads};
+  const {main, sum, partialSize} = gemmPrograms(full);
+  // The storing program (the only one, or the split-K sum) may take an elementwise reader in.
+  const storing = (p: Program, inputs: number): Program => ({...p, epilogue: epilogueHook(full, inputs)});
+  if (!sum) return {main: storing(main, 2 + extras), sum: null, partialSize: 0, partialDtype: 'float32'};
+  return {main, sum: storing(sum, 1 + extras), partialSize, partialDtype: spec.acc === 'f32' ? 'float32' : 'int32'};
+}
+
+/** Record `rec` (gemmRecord's): inputs a, b and the epilogue's extra tensors; returns the output of `shape`. */
+export function recordGemm<T extends TensorLike>(backend: GemmBackend, rec: GemmRecord, operands: [T, T], extras: T[], shape: number[],
+                                                 dtype: 'float32'|'int32'|'bool'): T {
+  if (!rec.sum) return backend.runProgram(rec.main, extras.length === 0 ? operands : [...operands, ...extras], shape, dtype) as T;
+  const partial = backend.runProgram(rec.main, operands, [rec.partialSize], rec.partialDtype);
+  const out = backend.runProgram(rec.sum, extras.length === 0 ? [partial] : [partial, ...extras], shape, dtype) as T;
+  backend.disposeIntermediateTensorInfo(partial);
+  return out;
+}
+
 /**
  * Record the GEMM: inputs a, b (the operands' tensors) and the epilogue's extra tensors; returns
  * the output tensor of `shape`. Split-K records the partial sums and their sum as two nodes.
  */
 export function runGemm<T extends TensorLike>(backend: GemmBackend, spec: GemmSpec, operands: [T, T], extras: T[], shape: number[],
                                               dtype: 'float32'|'int32'|'bool'): T {
-  const cpuAdapter = isCpuAdapter(backend.gpu);
-  const full = {...spec, cpuAdapter, compactLoads: cpuAdapter && adapterMatches(backend.gpu, /swiftshader/i)};
-  const {main, sum, partialSize} = gemmPrograms(full);
-  // The storing program (the only one, or the split-K sum) may take an elementwise reader in.
-  const storing = (p: Program) => ({...p, epilogue: epilogueHook(full, p === main ? 2 + extras.length : 1 + extras.length)});
-  if (!sum) return backend.runProgram(storing(main), [...operands, ...extras], shape, dtype) as T;
-  const partial = backend.runProgram(main, operands, [partialSize], spec.acc === 'f32' ? 'float32' : 'int32');
-  const out = backend.runProgram(storing(sum), [partial, ...extras], shape, dtype) as T;
-  backend.disposeIntermediateTensorInfo(partial);
-  return out;
+  return recordGemm(backend, gemmRecord(backend.gpu, spec, extras.length), operands, extras, shape, dtype);
 }
 
 /**

@@ -168,3 +168,25 @@ export function dotStrides(coord: string, stridesPrefix: string, rank: number): 
 export function uniformDecls(prefix: string, count: number, type: WgslScalar = 'u32') {
   return Array.from({length: count}, (_, i) => ({name: `${prefix}${i}`, type}));
 }
+
+/**
+ * Store `value` in a cache of a pure function (of shapes, dtypes, attributes), first clearing the
+ * whole cache once it holds `max` entries: bounded however many distinct shapes a process records.
+ */
+export function cacheSet<K, V>(cache: Map<K, V>, key: K, value: V, max = 1024): V {
+  if (cache.size >= max) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
+/** A shape (or any list of integers) as key text, each entry followed by ','. */
+export function shapeKey(shape: readonly number[]): string {
+  let key = '';
+  for (let i = 0; i < shape.length; ++i) key += shape[i] + ',';
+  return key;
+}
+
+/** A number as key text that tells -0 from 0 (String gives '0' for both). */
+export function numberKey(v: number): string {
+  return Object.is(v, -0) ? '-0' : String(v);
+}

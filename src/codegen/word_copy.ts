@@ -20,6 +20,15 @@ export interface WordCopySpec {
   source: string;
 }
 
+/** Program keys by family and rank: one string each (maps keyed by it find it without hashing anew). */
+const familyKeys = new Map<string, string[]>();
+
+function familyKey(family: string, rank: number): string {
+  let byRank = familyKeys.get(family);
+  if (byRank === undefined) familyKeys.set(family, byRank = []);
+  return byRank[rank] ??= `${family}|${rank}`;
+}
+
 export function wordCopyProgram(spec: WordCopySpec): Program {
   const rank = spec.outShape.length;
   const size = sizeOf(spec.outShape);
@@ -39,5 +48,5 @@ export function wordCopyProgram(spec: WordCopySpec): Program {
   ${(spec.statements ?? []).join('\n  ')}
   out[i] = x[${spec.source}];`,
   });
-  return {name: spec.name, key: `${spec.key}|${rank}`, shader, uniforms, dispatch: dispatch1D(size, WORKGROUP)};
+  return {name: spec.name, key: familyKey(spec.key, rank), shader, uniforms, dispatch: dispatch1D(size, WORKGROUP)};
 }
