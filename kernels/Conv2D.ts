@@ -2,9 +2,11 @@
 import {backend_util, Conv2D, Conv2DAttrs, FusedConv2D, FusedConv2DAttrs, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
+import {cacheSet} from '../src/codegen/shader.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
-import {assertFloat, assertOutShape, assertPositive, assertRank4, checkActivation, Conv2DInfo, Epilogue, Shape4} from './conv_common.js';
+import {Activation, assertFloat, assertOutShape, assertPositive, assertRank4, attrKey, checkActivation, checkedInfo, Conv2DInfo, Epilogue,
+        Shape4, tensorKey} from './conv_common.js';
 import {conv2d} from './conv_gemm.js';
 
 export function conv2dInfo(kernel: string, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): Conv2DInfo {
@@ -26,24 +28,32 @@ export function conv2dInfo(kernel: string, x: TensorInfo, filter: TensorInfo, at
   return info;
 }
 
+/** Everything conv2dInfo depends on, as key text. */
+function conv2dInfoKey(kernel: string, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): string {
+  return kernel + '|' + tensorKey(x) + '|' + tensorKey(filter) + '|' + attrKey(attrs.strides) + '|' + attrKey(attrs.pad) + '|' +
+    attrKey(attrs.dilations) + '|' + attrKey(attrs.dimRoundingMode) + '|' + attrKey(attrs.dataFormat);
+}
+
 /**
  * The epilogue's tensors as the program reads them: a 1-D bias or PReLU weight of an NCHW output
  * is aligned with the channel axis (as tfjs-backend-cpu does); everything else broadcasts
  * numpy-style against the output. Returns the views to dispose after recording.
  */
 export function prepareEpilogue(b: MpsgpuBackend, kernel: string, info: Conv2DInfo, activation: string|undefined,
-                                bias: TensorInfo|undefined, prelu: TensorInfo|undefined, leakyreluAlpha: number|undefined):
-    {epilogue: Epilogue, views: TensorInfo[]} {
-  const act = checkActivation(kernel, activation, prelu ?? undefined);
+                                bias: TensorInfo|undefined, prelu: TensorInfo|undefined, leakyreluAlpha: number|undefined,
+                                checked = false): {epilogue: Epilogue, views: TensorInfo[]} {
+  // `checked`: these activation, tensors' dtypes and shapes and info passed the checks before.
+  const act = checked ? (activation ?? 'linear') as Activation : checkActivation(kernel, activation, prelu ?? undefined);
   const views: TensorInfo[] = [];
   const align = (name: string, t: TensorInfo|undefined): TensorInfo|undefined => {
     if (t == null) return undefined;
-    assertFloat(kernel, name, t);
+    if (!checked) assertFloat(kernel, name, t);
     let v = t;
     if (info.dataFormat === 'channelsFirst' && t.shape.length === 1 && t.shape[0] !== 1) {
       v = reshapeView(b, t, [t.shape[0], 1, 1]);
       views.push(v);
     }
+    if (checked) return v;
     let ok = v.shape.length <= 4;
     if (ok) {
       try {
@@ -69,10 +79,14 @@ export const conv2DConfig: KernelConfig = {
   kernelFunc: ({inputs, backend, attrs}) => {
     const b = mpsgpuBackend(backend);
     const {x, filter} = inputs as {x: TensorInfo, filter: TensorInfo};
-    const info = conv2dInfo(Conv2D, x, filter, attrs as unknown as Conv2DAttrs);
+    const a = attrs as unknown as Conv2DAttrs;
+    const info = checkedInfo(conv2dInfoKey(Conv2D, x, filter, a), () => conv2dInfo(Conv2D, x, filter, a));
     return conv2d(b, Conv2D, info, x, filter);
   },
 };
+
+/** Infos of fused convolutions whose epilogue passed the checks, by conv2dInfoKey and the epilogue's inputs. */
+const checkedEpilogues = new Map<string, Conv2DInfo>();
 
 export const fusedConv2DConfig: KernelConfig = {
   kernelName: FusedConv2D,
@@ -82,8 +96,15 @@ export const fusedConv2DConfig: KernelConfig = {
     const {x, filter, bias, preluActivationWeights} =
       inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo, preluActivationWeights?: TensorInfo};
     const a = attrs as unknown as FusedConv2DAttrs;
-    const info = conv2dInfo(FusedConv2D, x, filter, a);
-    const {epilogue, views} = prepareEpilogue(b, FusedConv2D, info, a.activation, bias, preluActivationWeights, a.leakyreluAlpha);
+    // The epilogue's checks depend on the activation and the tensors' dtypes and shapes only.
+    const key = conv2dInfoKey(FusedConv2D, x, filter, a) + '|' + attrKey(a.activation) + '|' + tensorKey(bias) + '|' +
+      tensorKey(preluActivationWeights);
+    let info = checkedEpilogues.get(key);
+    const checked = info !== undefined;
+    if (info === undefined) info = conv2dInfo(FusedConv2D, x, filter, a);
+    const {epilogue, views} = prepareEpilogue(b, FusedConv2D, info, a.activation, bias, preluActivationWeights, a.leakyreluAlpha,
+                                              checked);
+    if (!checked) cacheSet(checkedEpilogues, key, info);
     const out = conv2d(b, FusedConv2D, info, x, filter, epilogue);
     views.forEach(v => b.disposeIntermediateTensorInfo(v));
     return out;

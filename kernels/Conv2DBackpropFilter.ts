@@ -3,7 +3,8 @@ import {backend_util, Conv2DBackpropFilter, Conv2DBackpropFilterAttrs, KernelCon
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, Shape4} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo, Shape4,
+        tensorKey} from './conv_common.js';
 import {conv2dBackpropFilter} from './conv_gemm.js';
 
 export const conv2DBackpropFilterConfig: KernelConfig = {
@@ -15,20 +16,26 @@ export const conv2DBackpropFilterConfig: KernelConfig = {
     const {filterShape, strides, pad, dimRoundingMode} = attrs as unknown as Conv2DBackpropFilterAttrs;
     const dataFormat = (attrs as unknown as Conv2DBackpropFilterAttrs).dataFormat ?? 'NHWC';
     const k = Conv2DBackpropFilter;
-    assertRank4(k, 'x', x, dataFormat);
-    assertRank4(k, 'dy', dy, dataFormat);
-    assertFloat(k, 'x', x);
-    assertFloat(k, 'dy', dy);
-    assertShape4(k, 'filterShape', filterShape);
-    assertPositive(k, 'strides', strides);
-    const info = backend_util.computeConv2DInfo(x.shape as Shape4, filterShape as Shape4, strides, 1, pad, dimRoundingMode,
-                                                false, backend_util.convertConv2DDataFormat(dataFormat));
-    if (info.inChannels !== filterShape[2]) {
-      throw new Error(`${k}: input 'x' (shape [${x.shape}], ${dataFormat}) has ${info.inChannels} channels but ` +
-        `filterShape [${filterShape}] expects ${filterShape[2]}`);
-    }
-    assertOutShape(k, info, 'dy');
-    assertDyCovers(k, dy, info, filterShape[3]);
+    const key = k + '|' + tensorKey(x) + '|' + tensorKey(dy) + '|' + attrKey(filterShape) + '|' + attrKey(strides) + '|' + attrKey(pad) +
+      '|' + attrKey(dimRoundingMode) + '|' + attrKey(dataFormat);
+    // Checked once per key (shapes, dtypes and attributes only).
+    const info = checkedInfo(key, () => {
+      assertRank4(k, 'x', x, dataFormat);
+      assertRank4(k, 'dy', dy, dataFormat);
+      assertFloat(k, 'x', x);
+      assertFloat(k, 'dy', dy);
+      assertShape4(k, 'filterShape', filterShape);
+      assertPositive(k, 'strides', strides);
+      const info = backend_util.computeConv2DInfo(x.shape as Shape4, filterShape as Shape4, strides, 1, pad, dimRoundingMode,
+                                                  false, backend_util.convertConv2DDataFormat(dataFormat));
+      if (info.inChannels !== filterShape[2]) {
+        throw new Error(`${k}: input 'x' (shape [${x.shape}], ${dataFormat}) has ${info.inChannels} channels but ` +
+          `filterShape [${filterShape}] expects ${filterShape[2]}`);
+      }
+      assertOutShape(k, info, 'dy');
+      assertDyCovers(k, dy, info, filterShape[3]);
+      return info;
+    });
     return conv2dBackpropFilter(b, k, info, x, dy);
   },
 };

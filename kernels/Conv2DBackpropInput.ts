@@ -3,7 +3,8 @@ import {backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs, KernelConfi
 
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, Shape4} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo, Shape4,
+        tensorKey} from './conv_common.js';
 import {conv2dBackpropInput} from './conv_gemm.js';
 
 export const conv2DBackpropInputConfig: KernelConfig = {
@@ -15,20 +16,26 @@ export const conv2DBackpropInputConfig: KernelConfig = {
     const {inputShape, strides, pad, dimRoundingMode} = attrs as unknown as Conv2DBackpropInputAttrs;
     const dataFormat = (attrs as unknown as Conv2DBackpropInputAttrs).dataFormat ?? 'NHWC';
     const k = Conv2DBackpropInput;
-    assertRank4(k, 'dy', dy, dataFormat);
-    assertRank4(k, 'filter', filter, 'filterHeight, filterWidth, inChannels, outChannels');
-    assertFloat(k, 'dy', dy);
-    assertFloat(k, 'filter', filter);
-    assertShape4(k, 'inputShape', inputShape);
-    assertPositive(k, 'strides', strides);
-    const info = backend_util.computeConv2DInfo(inputShape as Shape4, filter.shape as Shape4, strides, 1, pad, dimRoundingMode,
-                                                false, backend_util.convertConv2DDataFormat(dataFormat));
-    if (info.inChannels !== filter.shape[2]) {
-      throw new Error(`${k}: inputShape [${inputShape}] (${dataFormat}) has ${info.inChannels} channels but 'filter' ` +
-        `(shape [${filter.shape}]) expects ${filter.shape[2]}`);
-    }
-    assertOutShape(k, info, 'dy');
-    assertDyCovers(k, dy, info, filter.shape[3]);
+    const key = k + '|' + tensorKey(dy) + '|' + tensorKey(filter) + '|' + attrKey(inputShape) + '|' + attrKey(strides) + '|' + attrKey(pad) +
+      '|' + attrKey(dimRoundingMode) + '|' + attrKey(dataFormat);
+    // Checked once per key (shapes, dtypes and attributes only).
+    const info = checkedInfo(key, () => {
+      assertRank4(k, 'dy', dy, dataFormat);
+      assertRank4(k, 'filter', filter, 'filterHeight, filterWidth, inChannels, outChannels');
+      assertFloat(k, 'dy', dy);
+      assertFloat(k, 'filter', filter);
+      assertShape4(k, 'inputShape', inputShape);
+      assertPositive(k, 'strides', strides);
+      const info = backend_util.computeConv2DInfo(inputShape as Shape4, filter.shape as Shape4, strides, 1, pad, dimRoundingMode,
+                                                  false, backend_util.convertConv2DDataFormat(dataFormat));
+      if (info.inChannels !== filter.shape[2]) {
+        throw new Error(`${k}: inputShape [${inputShape}] (${dataFormat}) has ${info.inChannels} channels but 'filter' ` +
+          `(shape [${filter.shape}]) expects ${filter.shape[2]}`);
+      }
+      assertOutShape(k, info, 'dy');
+      assertDyCovers(k, dy, info, filter.shape[3]);
+      return info;
+    });
     return conv2dBackpropInput(b, k, info, dy, filter);
   },
 };

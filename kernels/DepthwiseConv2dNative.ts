@@ -4,11 +4,13 @@ import {backend_util, DepthwiseConv2dNative, DepthwiseConv2dNativeAttrs, Depthwi
         DepthwiseConv2dNativeBackpropFilterAttrs, DepthwiseConv2dNativeBackpropInput, DepthwiseConv2dNativeBackpropInputAttrs,
         FusedDepthwiseConv2D, FusedDepthwiseConv2DAttrs, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
+import {Program} from '../src/codegen/program.js';
+import {cacheSet} from '../src/codegen/shader.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
 import {prepareEpilogue} from './Conv2D.js';
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, Conv2DInfo, forwardInputs,
-        Shape4} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo, Conv2DInfo,
+        deviceRecords, epilogueRecordKey, Epilogue, forwardInputs, infoKey, Shape4, tensorKey} from './conv_common.js';
 import {depthwiseBackpropInputProgram, depthwiseFilterPartialProgram, depthwiseForwardProgram, filterGradChunks, sumChunksProgram,
         vectorWidth} from './depthwise_programs.js';
 
@@ -32,19 +34,58 @@ function depthwiseInfo(kernel: string, xShape: Shape4, filterShape: Shape4, attr
   return info;
 }
 
+/** Everything depthwiseInfo and the kernels' checks depend on besides the kernel and tensors, as key text. */
+function geometryKey(attrs: Geometry): string {
+  return attrKey(attrs.strides) + '|' + attrKey(attrs.pad) + '|' + attrKey(attrs.dilations) + '|' + attrKey(attrs.dimRoundingMode);
+}
+
+/** The programs of a depthwise record; dw: the partial sums' pass and the sum of the chunks (or null). */
+interface DepthwiseRecord {
+  main: Program;
+  sum: Program|null;
+  chunks: number;
+}
+
+/** DepthwiseRecords by device, then by kernel, info, epilogue or dy shape (bounded with cacheSet). */
+const depthwiseRecords = new WeakMap<object, Map<string, DepthwiseRecord>>();
+
+function depthwiseRecord(gpu: object, key: string, build: () => DepthwiseRecord): DepthwiseRecord {
+  const records = deviceRecords(depthwiseRecords, gpu);
+  return records.get(key) ?? cacheSet(records, key, build());
+}
+
+/** Infos of fused depthwise convolutions whose epilogue passed the checks (by key: see forward). */
+const checkedEpilogues = new Map<string, Conv2DInfo>();
+
 function forward(kernel: string, inputs: Record<string, TensorInfo|undefined>, attrs: DepthwiseConv2dNativeAttrs, b: ReturnType<typeof mpsgpuBackend>,
                  fused?: FusedDepthwiseConv2DAttrs): TensorInfo {
   const x = inputs.x!, filter = inputs.filter!;
-  assertRank4(kernel, 'x', x);
-  assertRank4(kernel, 'filter', filter, 'filterHeight, filterWidth, inChannels, channelMultiplier');
-  assertFloat(kernel, 'x', x);
-  assertFloat(kernel, 'filter', filter);
-  const info = depthwiseInfo(kernel, x.shape as Shape4, filter.shape as Shape4, attrs);
-  assertOutShape(kernel, info);
-  if (!fused) return b.runProgram(depthwiseForwardProgram(kernel, info), [x, filter], info.outShape, 'float32');
+  const check = () => {
+    assertRank4(kernel, 'x', x);
+    assertRank4(kernel, 'filter', filter, 'filterHeight, filterWidth, inChannels, channelMultiplier');
+    assertFloat(kernel, 'x', x);
+    assertFloat(kernel, 'filter', filter);
+    const info = depthwiseInfo(kernel, x.shape as Shape4, filter.shape as Shape4, attrs);
+    assertOutShape(kernel, info);
+    return info;
+  };
+  const key = kernel + '|' + tensorKey(x) + '|' + tensorKey(filter) + '|' + geometryKey(attrs);
+  const programs = (info: Conv2DInfo, epilogue?: Epilogue) =>
+    depthwiseRecord(b.gpu, 'fwd|' + kernel + '|' + infoKey(info) + '|' + epilogueRecordKey(epilogue),
+                    () => ({main: depthwiseForwardProgram(kernel, info, epilogue), sum: null, chunks: 1}));
+  if (!fused) {
+    const info = checkedInfo(key, check);
+    return b.runProgram(programs(info).main, [x, filter], info.outShape.slice(), 'float32');
+  }
+  // The epilogue's checks depend on the activation and the tensors' dtypes and shapes only.
+  const epiKey = key + '|' + attrKey(fused.activation) + '|' + tensorKey(inputs.bias) + '|' + tensorKey(inputs.preluActivationWeights);
+  let info = checkedEpilogues.get(epiKey);
+  const checked = info !== undefined;
+  if (info === undefined) info = check();
   const {epilogue, views} = prepareEpilogue(b, kernel, info, fused.activation, inputs.bias, inputs.preluActivationWeights,
-                                            fused.leakyreluAlpha);
-  const out = b.runProgram(depthwiseForwardProgram(kernel, info, epilogue), forwardInputs(x, filter, epilogue), info.outShape, 'float32');
+                                            fused.leakyreluAlpha, checked);
+  if (!checked) cacheSet(checkedEpilogues, epiKey, info);
+  const out = b.runProgram(programs(info, epilogue).main, forwardInputs(x, filter, epilogue), info.outShape.slice(), 'float32');
   views.forEach(v => b.disposeIntermediateTensorInfo(v));
   return out;
 }
@@ -73,15 +114,21 @@ export const depthwiseConv2dNativeBackpropInputConfig: KernelConfig = {
     const k = DepthwiseConv2dNativeBackpropInput;
     const {dy, filter} = inputs as {dy: TensorInfo, filter: TensorInfo};
     const a = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
-    assertRank4(k, 'dy', dy);
-    assertRank4(k, 'filter', filter, 'filterHeight, filterWidth, inChannels, channelMultiplier');
-    assertFloat(k, 'dy', dy);
-    assertFloat(k, 'filter', filter);
-    assertShape4(k, 'inputShape', a.inputShape);
-    const info = depthwiseInfo(k, a.inputShape, filter.shape as Shape4, a);
-    assertOutShape(k, info, 'dy');
-    assertDyCovers(k, dy, info, info.outChannels);
-    return b.runProgram(depthwiseBackpropInputProgram(k, info, dy.shape), [dy, filter], info.inShape, 'float32');
+    // Checked once per key (shapes, dtypes and attributes only).
+    const info = checkedInfo(k + '|' + tensorKey(dy) + '|' + tensorKey(filter) + '|' + attrKey(a.inputShape) + '|' + geometryKey(a), () => {
+      assertRank4(k, 'dy', dy);
+      assertRank4(k, 'filter', filter, 'filterHeight, filterWidth, inChannels, channelMultiplier');
+      assertFloat(k, 'dy', dy);
+      assertFloat(k, 'filter', filter);
+      assertShape4(k, 'inputShape', a.inputShape);
+      const info = depthwiseInfo(k, a.inputShape, filter.shape as Shape4, a);
+      assertOutShape(k, info, 'dy');
+      assertDyCovers(k, dy, info, info.outChannels);
+      return info;
+    });
+    const rec = depthwiseRecord(b.gpu, 'dx|' + k + '|' + infoKey(info) + '|' + tensorKey(dy),
+                                () => ({main: depthwiseBackpropInputProgram(k, info, dy.shape), sum: null, chunks: 1}));
+    return b.runProgram(rec.main, [dy, filter], info.inShape.slice(), 'float32');
   },
 };
 
@@ -93,21 +140,28 @@ export const depthwiseConv2dNativeBackpropFilterConfig: KernelConfig = {
     const k = DepthwiseConv2dNativeBackpropFilter;
     const {x, dy} = inputs as {x: TensorInfo, dy: TensorInfo};
     const a = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
-    assertRank4(k, 'x', x);
-    assertRank4(k, 'dy', dy);
-    assertFloat(k, 'x', x);
-    assertFloat(k, 'dy', dy);
-    assertShape4(k, 'filterShape', a.filterShape);
-    const info = depthwiseInfo(k, x.shape as Shape4, a.filterShape, a);
-    assertOutShape(k, info, 'dy');
-    assertDyCovers(k, dy, info, info.outChannels);
+    // Checked once per key (shapes, dtypes and attributes only).
+    const info = checkedInfo(k + '|' + tensorKey(x) + '|' + tensorKey(dy) + '|' + attrKey(a.filterShape) + '|' + geometryKey(a), () => {
+      assertRank4(k, 'x', x);
+      assertRank4(k, 'dy', dy);
+      assertFloat(k, 'x', x);
+      assertFloat(k, 'dy', dy);
+      assertShape4(k, 'filterShape', a.filterShape);
+      const info = depthwiseInfo(k, x.shape as Shape4, a.filterShape, a);
+      assertOutShape(k, info, 'dy');
+      assertDyCovers(k, dy, info, info.outChannels);
+      return info;
+    });
     // Split reduction: partial sums over chunks of dy's rows, then one pass adding the chunks.
-    const {chunks, rowsPerChunk} = filterGradChunks(info);
-    const first = depthwiseFilterPartialProgram(k, info, dy.shape, chunks, rowsPerChunk);
-    if (chunks === 1) return b.runProgram(first, [x, dy], info.filterShape, 'float32');
-    const partial = b.runProgram(first, [x, dy], [chunks, ...info.filterShape], 'float32');
-    const out = b.runProgram(sumChunksProgram(k, util.sizeFromShape(info.filterShape), chunks, vectorWidth(info)), [partial],
-                             info.filterShape, 'float32');
+    const rec = depthwiseRecord(b.gpu, 'dw|' + k + '|' + infoKey(info) + '|' + tensorKey(dy), () => {
+      const {chunks, rowsPerChunk} = filterGradChunks(info);
+      const main = depthwiseFilterPartialProgram(k, info, dy.shape, chunks, rowsPerChunk);
+      const sum = chunks === 1 ? null : sumChunksProgram(k, util.sizeFromShape(info.filterShape), chunks, vectorWidth(info));
+      return {main, sum, chunks};
+    });
+    if (rec.sum === null) return b.runProgram(rec.main, [x, dy], info.filterShape.slice(), 'float32');
+    const partial = b.runProgram(rec.main, [x, dy], [rec.chunks, ...info.filterShape], 'float32');
+    const out = b.runProgram(rec.sum, [partial], info.filterShape.slice(), 'float32');
     b.disposeIntermediateTensorInfo(partial);
     return out;
   },

@@ -6,7 +6,7 @@ import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {broadcastStrides, emitExpr, Expr, input, op} from '../src/codegen/elementwise.js';
 import {Program} from '../src/codegen/program.js';
-import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
+import {cacheSet, dispatch1D, numberKey, shapeKey, ShaderSpec, Uniform} from '../src/codegen/shader.js';
 
 import {binaryExpr} from './binary.js';
 import {unaryExpr} from './unary.js';
@@ -67,6 +67,68 @@ export function assertDyCovers(kernel: string, dy: TensorInfo, info: Conv2DInfo,
     const want = last ? [info.batchSize, info.outHeight, info.outWidth, channels] : [info.batchSize, channels, info.outHeight, info.outWidth];
     throw new Error(`${kernel}: input 'dy' has ${describeTensor(dy)}; expected shape [${want}] from the convolution's geometry`);
   }
+}
+
+// ---- record caches ------------------------------------------------------------------------------
+// A training step records the same convolutions on the same shapes every step. The kernels keep
+// what is a pure function of their inputs' shapes and dtypes and their attributes: the checked
+// Conv2DInfo (checks that depend on nothing else are not repeated) and, per device, the programs.
+// The info objects are shared between records: nothing may change them.
+
+/** A geometry attribute (strides, dilations, pad: a number, pair, string or explicit pads) as key text. */
+export function attrKey(v: unknown): string {
+  if (v == null) return '~';
+  if (typeof v === 'number') return numberKey(v);
+  if (typeof v === 'string') return `'${v}'`;
+  if (Array.isArray(v)) {
+    let key = '[';
+    for (let i = 0; i < v.length; ++i) key += attrKey(v[i]) + ',';
+    return key + ']';
+  }
+  return `?${typeof v}:${JSON.stringify(v)}`;
+}
+
+/** A tensor's dtype and shape as key text. */
+export function tensorKey(t: TensorInfo|undefined|null): string {
+  return t == null ? '-' : t.dtype + ':' + shapeKey(t.shape);
+}
+
+/** Checked infos by kernel, tensors (dtype, shape) and attributes (bounded with cacheSet). */
+const checkedInfos = new Map<string, Conv2DInfo>();
+
+/** The info `check` returns for `key` (all its inputs), checked once per key. */
+export function checkedInfo(key: string, check: () => Conv2DInfo): Conv2DInfo {
+  return checkedInfos.get(key) ?? cacheSet(checkedInfos, key, check());
+}
+
+const infoKeys = new WeakMap<Conv2DInfo, string>();
+
+/** Every field of `info` as key text (remembered per info object). */
+export function infoKey(info: Conv2DInfo): string {
+  let key = infoKeys.get(info);
+  if (key === undefined) {
+    const p = info.padInfo;
+    key = [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+           info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.filterHeight, info.filterWidth,
+           info.effectiveFilterHeight, info.effectiveFilterWidth, p.top, p.left, p.bottom, p.right, p.type, info.dataFormat,
+           shapeKey(info.inShape), shapeKey(info.outShape), shapeKey(info.filterShape)].join(',');
+    infoKeys.set(info, key);
+  }
+  return key;
+}
+
+/** What a program's epilogue depends on: activation, bias and prelu shapes, the leaky alpha. */
+export function epilogueRecordKey(e?: Epilogue): string {
+  if (!e) return 'none';
+  return e.activation + '|' + tensorKey(e.bias) + '|' + tensorKey(e.preluWeights) +
+    (e.activation === 'leakyrelu' ? '|' + numberKey(e.leakyreluAlpha ?? 0.2) : '');
+}
+
+/** The record cache of `gpu` in `caches` (bound entries with cacheSet). */
+export function deviceRecords<V>(caches: WeakMap<object, Map<string, V>>, gpu: object): Map<string, V> {
+  let records = caches.get(gpu);
+  if (records === undefined) caches.set(gpu, records = new Map());
+  return records;
 }
 
 // ---- layout -------------------------------------------------------------------------------------

@@ -9,13 +9,10 @@
 // On CPU adapters it serves the stride-1 input gradient (the forward convolution of dy with the
 // flipped filter, read in place) and forward convolutions with no more output than input channels,
 // where it measured faster than the GEMM on lavapipe (BENCHMARKS.md; kernels/conv_gemm.ts decides).
-import {TensorInfo} from '@tensorflow/tfjs-core';
-
-import {MpsgpuBackend} from '../src/backend.js';
 import {Program} from '../src/codegen/program.js';
 import {dispatch1D, ShaderSpec} from '../src/codegen/shader.js';
 
-import {Conv2DInfo, Epilogue, epilogueCode, epilogueKey, epilogueUniforms, forwardInputs, intUniforms} from './conv_common.js';
+import {Conv2DInfo, Epilogue, epilogueCode, epilogueKey, epilogueUniforms, intUniforms} from './conv_common.js';
 
 /** Output pixels per invocation (along the row). */
 const COLS = 4;
@@ -102,10 +99,4 @@ fn epi(acc: f32, b: i32, r: i32, c: i32, d: i32) -> f32 {
   ${cols.map(j => `if (c0 + ${j} < u.outW) { y[yBase + ${j} * u.outC4] = ${store(j)}; }`).join('\n  ')}`,
   });
   return {name, key: `conv2d|direct|${flipped ? 'flipped' : 'fwd'}|${epilogueKey(epilogue)}`, shader, uniforms, dispatch: dispatch1D(count, 64)};
-}
-
-/** Runs the direct program: y of `info.outShape`. */
-export function directConv(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, w: TensorInfo, flipped: boolean,
-                           epilogue?: Epilogue): TensorInfo {
-  return b.runProgram(directConvProgram(name, info, flipped, epilogue), forwardInputs(x, w, epilogue), info.outShape, 'float32');
 }

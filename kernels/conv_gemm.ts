@@ -10,17 +10,18 @@ import {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {broadcastStrides} from '../src/codegen/elementwise.js';
-import {denseOperand, GemmOperand, GemmSpec, gemmIsDirect, runGemm} from '../src/codegen/gemm.js';
+import {denseOperand, GemmOperand, gemmRecord, GemmRecord, GemmSpec, gemmIsDirect, gemmTuned, recordGemm} from '../src/codegen/gemm.js';
 import {Program} from '../src/codegen/program.js';
-import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
+import {cacheSet, dispatch1D, ShaderSpec, shapeKey, Uniform} from '../src/codegen/shader.js';
 
 import {adapterMatches, isCpuAdapter, MpsgpuDevice} from '../src/device.js';
 import {flags} from '../src/flags.js';
 import {reshapeView} from '../src/kernel_util.js';
 
 import {applyEpilogueElementwise, batchMatMul} from './BatchMatMul.js';
-import {directConv, directConvApplies} from './conv_direct.js';
-import {Conv2DInfo, Epilogue, epilogueExprOf, intUniforms, Shape4} from './conv_common.js';
+import {directConvApplies, directConvProgram} from './conv_direct.js';
+import {Conv2DInfo, deviceRecords, Epilogue, epilogueExprOf, epilogueRecordKey, forwardInputs, infoKey, intUniforms,
+        Shape4} from './conv_common.js';
 import {transposeTensor} from './Transpose.js';
 
 function geometry(info: Conv2DInfo): Uniform[] {
@@ -143,26 +144,63 @@ function convPrecision(b: MpsgpuBackend): 'f32'|'f16' {
 }
 
 /**
+ * How a convolution records, a pure function of its kernel, info, epilogue (activation, shapes,
+ * alpha), dy's shape and the adapter: a matrix product (batchMatMul, which keeps its own records),
+ * a program, a GEMM, or (dx) another convolution after an optional filter transform.
+ */
+type ConvPlan =
+  {kind: 'matmul'} | {kind: 'program'; program: Program} | {kind: 'gemm'; gemm: GemmRecord} |
+  {kind: 'forward'; flip: Program|null};
+
+/** ConvPlans by device, then by path, kernel, info and the rest (bounded with cacheSet). */
+const convPlans = new WeakMap<object, Map<string, ConvPlan>>();
+
+/**
+ * The plan `build` gives for `key` on `b`'s device, kept while no flag or tuning override changes
+ * the path (MPSGPU_CONV_F16, convTuning, gemmTuning: then built on every call).
+ */
+function convPlan(b: MpsgpuBackend, key: string, build: () => ConvPlan): ConvPlan {
+  if (flags.convF16 || convTuning.direct !== null || convTuning.directForward !== null || convTuning.flipMinMacs !== null || gemmTuned()) {
+    return build();
+  }
+  const plans = deviceRecords(convPlans, b.gpu);
+  return plans.get(key) ?? cacheSet(plans, key, build());
+}
+
+/**
  * y = conv2d(x, w) then the epilogue, NHWC. `flippedFilter`: w is the forward filter of the
  * convolution whose input gradient this is ([fH, fW, out channels, in channels] of `info`), read
  * with taps reversed and channels transposed (dx as one forward GEMM, no filter transform).
  */
 export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, w: TensorInfo, e?: Epilogue,
                            flippedFilter = false): TensorInfo {
-  const vectorOrNone = (t?: TensorInfo) => !t || t.shape.length <= 1;
-  const precision = convPrecision(b);
-  if (isPointwise(info) && precision === 'f32' && vectorOrNone(e?.bias) && vectorOrNone(e?.preluWeights)) {
+  const plan = convPlan(b, 'fwd|' + name + '|' + infoKey(info) + '|' + epilogueRecordKey(e) + (flippedFilter ? '|flipped' : ''),
+                        () => forwardPlan(b, name, info, e, flippedFilter));
+  if (plan.kind === 'matmul') {
     const pixels = info.batchSize * info.inHeight * info.inWidth;
     const {views: [xm, wm], done} = asMatrices(b, [x, pixels, info.inChannels], [w, info.inChannels, info.outChannels]);
     return done(batchMatMul(b, xm, wm, false, false, e ? {bias: e.bias, activation: e.activation,
-      preluActivationWeights: e.preluWeights, leakyreluAlpha: e.leakyreluAlpha} : {}, name), info.outShape);
+      preluActivationWeights: e.preluWeights, leakyreluAlpha: e.leakyreluAlpha} : {}, name), info.outShape.slice());
   }
+  if (plan.kind === 'program') return b.runProgram(plan.program, forwardInputs(x, w, e), info.outShape.slice(), 'float32');
+  if (plan.kind !== 'gemm') throw new Error(`${name}: no forward plan`);
+  const extras: TensorInfo[] = [];
+  if (e?.bias) extras.push(e.bias);
+  if (e?.activation === 'prelu') extras.push(e.preluWeights!);
+  return recordGemm(b, plan.gemm, [x, w], extras, info.outShape.slice(), 'float32');
+}
+
+/** conv2dGemm's plan: a matrix product (1×1), the direct program, or the implicit GEMM. */
+function forwardPlan(b: MpsgpuBackend, name: string, info: Conv2DInfo, e: Epilogue|undefined, flippedFilter: boolean): ConvPlan {
+  const vectorOrNone = (t?: TensorInfo) => !t || t.shape.length <= 1;
+  const precision = convPrecision(b);
+  if (isPointwise(info) && precision === 'f32' && vectorOrNone(e?.bias) && vectorOrNone(e?.preluWeights)) return {kind: 'matmul'};
   // CPU adapters: the direct program where it measured faster (lavapipe: no more output than
   // input channels, e.g. InceptionV3's 3×3 96→96 at 17², 29 → 22 ms; with more, as the 3×3
   // 32→64 one at 37², the GEMM was 10–25% faster). Not with f16 staging (a GEMM option).
   if (!flippedFilter && precision === 'f32' && directConvApplies(info) &&
       (convTuning.directForward ?? (isCpuAdapter(b.gpu) && info.outChannels <= info.inChannels))) {
-    return directConv(b, name, info, x, w, false, e);
+    return {kind: 'program', program: directConvProgram(name, info, false, e)};
   }
   const m = info.batchSize * info.outHeight * info.outWidth;
   const n = info.outChannels;
@@ -187,12 +225,12 @@ export function conv2dGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: 
                                     {name: 'taps', type: 'u32' as const, value: info.filterHeight * info.filterWidth}] : []),
                ...(e?.activation === 'leakyrelu' ? [{name: 'attr0', type: 'f32' as const, value: e.leakyreluAlpha ?? 0.2}] : [])],
   };
-  return runGemmWith(b, spec, [x, w], epi.extras.map(x => x.t), info.outShape, {name: 'loadX', vec4: vecX, build: xLoaderDecl});
+  return {kind: 'gemm', gemm: gemmWith(b, spec, epi.extras.length, {name: 'loadX', vec4: vecX, build: xLoaderDecl})};
 }
 
-/** runGemm with module-scope helper functions the operands call (built once per name). */
-function runGemmWith(b: MpsgpuBackend, spec: GemmSpec, operands: [TensorInfo, TensorInfo], extras: TensorInfo[], shape: number[],
-                     loader: {name: string; vec4: boolean; build: (vec4: boolean) => string}): TensorInfo {
+/** The GEMM's record, with module-scope helper functions the operands call (built once per name). */
+function gemmWith(b: MpsgpuBackend, spec: GemmSpec, extras: number,
+                  loader: {name: string; vec4: boolean; build: (vec4: boolean) => string}): GemmRecord {
   const key = `${loader.name}${loader.vec4 ? 4 : 1}`;
   let text = loaderText.get(key);
   if (text === undefined) {
@@ -200,7 +238,7 @@ function runGemmWith(b: MpsgpuBackend, spec: GemmSpec, operands: [TensorInfo, Te
     loaderText.set(key, text);
   }
   spec.declarations = {key, text};
-  return runGemm(b, spec, operands, extras, shape, 'float32');
+  return gemmRecord(b.gpu, spec, extras);
 }
 const loaderText = new Map<string, string>();
 
@@ -294,28 +332,52 @@ function flipFilterProgram(name: string, fH: number, fW: number, inC: number, ou
  * vector loads of the filter instead of a transposed gather).
  */
 function backpropInputAsForward(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
+  const fwd = forwardOfInput(info);
+  const plan = convPlan(b, 'dxfwd|' + name + '|' + infoKey(info), () => asForwardPlan(b, name, info, fwd));
+  if (plan.kind === 'program') return b.runProgram(plan.program, [dy, w], fwd.outShape.slice(), 'float32');
+  if (plan.kind !== 'forward') throw new Error(`${name}: no input-gradient plan`);
+  if (plan.flip === null) return conv2dGemm(b, name, fwd, dy, w, undefined, true);
   const {filterHeight: fH, filterWidth: fW, inChannels: inC, outChannels: outC} = info;
-  const effH = (fH - 1) * info.dilationHeight, effW = (fW - 1) * info.dilationWidth;
-  const fwd: Conv2DInfo = {
-    ...info,
-    inHeight: info.outHeight, inWidth: info.outWidth, inChannels: outC,
-    outHeight: info.inHeight, outWidth: info.inWidth, outChannels: inC,
-    inShape: info.outShape, outShape: info.inShape, filterShape: [fH, fW, outC, inC],
-    padInfo: {...info.padInfo, top: effH - info.padInfo.top, left: effW - info.padInfo.left},
-  };
+  const flipped = b.runProgram(plan.flip, [w], [fH, fW, outC, inC], 'float32');
+  const dx = conv2dGemm(b, name, fwd, dy, flipped);
+  b.disposeIntermediateTensorInfo(flipped);
+  return dx;
+}
+
+/** The forward convolution (of dy) whose output is dx (remembered per info object). */
+function forwardOfInput(info: Conv2DInfo): Conv2DInfo {
+  let fwd = forwardsOfInput.get(info);
+  if (fwd === undefined) {
+    const {filterHeight: fH, filterWidth: fW, inChannels: inC, outChannels: outC} = info;
+    const effH = (fH - 1) * info.dilationHeight, effW = (fW - 1) * info.dilationWidth;
+    fwd = {
+      ...info,
+      inHeight: info.outHeight, inWidth: info.outWidth, inChannels: outC,
+      outHeight: info.inHeight, outWidth: info.inWidth, outChannels: inC,
+      inShape: info.outShape, outShape: info.inShape, filterShape: [fH, fW, outC, inC],
+      padInfo: {...info.padInfo, top: effH - info.padInfo.top, left: effW - info.padInfo.left},
+    };
+    forwardsOfInput.set(info, fwd);
+  }
+  return fwd;
+}
+const forwardsOfInput = new WeakMap<Conv2DInfo, Conv2DInfo>();
+
+/** backpropInputAsForward's plan: the direct program, or the forward GEMM after an optional filter transform. */
+function asForwardPlan(b: MpsgpuBackend, name: string, info: Conv2DInfo, fwd: Conv2DInfo): ConvPlan {
+  const {filterHeight: fH, filterWidth: fW, inChannels: inC, outChannels: outC} = info;
   // Large products: transform the filter once (a cheap pass) so the GEMM reads it with dense
   // vector loads; small ones: read it flipped in place and save the extra dispatch.
   const m = info.batchSize * info.inHeight * info.inWidth, k = fH * fW * outC;
   const cpu = isCpuAdapter(b.gpu);
   // CPU adapters: the direct program skips the zero border of the padded dy (lavapipe: 10–50%
   // faster than the GEMM on every stride-1 dx of the bench, e.g. the 7×1 128→128 one 10 → 6.8 ms).
-  if ((convTuning.direct ?? cpu) && convPrecision(b) === 'f32' && directConvApplies(fwd)) return directConv(b, name, fwd, dy, w, true);
+  if ((convTuning.direct ?? cpu) && convPrecision(b) === 'f32' && directConvApplies(fwd)) {
+    return {kind: 'program', program: directConvProgram(name, fwd, true)};
+  }
   const minMacs = convTuning.flipMinMacs ?? (!cpu ? 2 ** 28 : gemmIsDirect(m, inC, k, true) ? Infinity : 0);
-  if (m * inC * k < minMacs) return conv2dGemm(b, name, fwd, dy, w, undefined, true);
-  const flipped = b.runProgram(flipFilterProgram(name, fH, fW, inC, outC), [w], [fH, fW, outC, inC], 'float32');
-  const dx = conv2dGemm(b, name, fwd, dy, flipped);
-  b.disposeIntermediateTensorInfo(flipped);
-  return dx;
+  if (m * inC * k < minMacs) return {kind: 'forward', flip: null};
+  return {kind: 'forward', flip: flipFilterProgram(name, fH, fW, inC, outC)};
 }
 
 // Strided dx by phases. With stride s > 1 (dilation is then 1), the dx pixels r ≡ ph (mod sH)
@@ -400,8 +462,8 @@ ${vec4 ? `fn loadFilterPhase4(i: i32) -> vec4<f32> {
   };
 }
 
-/** dx of a strided convolution (dilation 1, dy of the exact output size) by phases. */
-function backpropInputByPhases(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
+/** The GEMM of dx of a strided convolution (dilation 1, dy of the exact output size) by phases. */
+function backpropInputByPhases(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo): GemmRecord {
   const {strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW} = info;
   const hP = Math.ceil(info.inHeight / sH), wP = Math.ceil(info.inWidth / sW);
   const tH = Math.ceil(fH / sH), tW = Math.ceil(fW / sW);  // the most taps a phase has
@@ -423,22 +485,31 @@ function backpropInputByPhases(b: MpsgpuBackend, name: string, info: Conv2DInfo,
     prologue: PHASE_PROLOGUE, prologueKey: 'dxphase', kEnd: 'kPhase',
     uniforms: [...geometry(info), ...intUniforms({fH, hP, wP, dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC})],
   };
-  return runGemmWith(b, spec, [dy, w], [], info.inShape, {name: 'loadDyPhase', vec4: vecDy, build: dyPhaseLoaderDecl});
+  return gemmWith(b, spec, 0, {name: 'loadDyPhase', vec4: vecDy, build: dyPhaseLoaderDecl});
 }
 
 /** dx = the gradient of conv2d with respect to x, NHWC. */
 export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo, w: TensorInfo): TensorInfo {
-  const dyExact = dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth;
-  if (isPointwise(info) && dyExact && convPrecision(b) === 'f32') {
+  const plan = convPlan(b, 'dx|' + name + '|' + infoKey(info) + '|' + shapeKey(dy.shape), () => backpropInputPlan(b, name, info, dy));
+  if (plan.kind === 'matmul') {
     const pixels = info.batchSize * info.inHeight * info.inWidth;
     const {views: [dym, wm], done} = asMatrices(b, [dy, pixels, info.outChannels], [w, info.inChannels, info.outChannels]);
-    return done(batchMatMul(b, dym, wm, false, true, {}, name), info.inShape);
+    return done(batchMatMul(b, dym, wm, false, true, {}, name), info.inShape.slice());
   }
-  if (info.strideHeight === 1 && info.strideWidth === 1 && dyExact) return backpropInputAsForward(b, name, info, dy, w);
+  if (plan.kind === 'forward') return backpropInputAsForward(b, name, info, dy, w);
+  if (plan.kind !== 'gemm') throw new Error(`${name}: no input-gradient plan`);
+  return recordGemm(b, plan.gemm, [dy, w], [], info.inShape.slice(), 'float32');
+}
+
+/** conv2dBackpropInputGemm's plan: a matrix product (1×1), a forward convolution, the GEMM by phases or the gather. */
+function backpropInputPlan(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo): ConvPlan {
+  const dyExact = dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth;
+  if (isPointwise(info) && dyExact && convPrecision(b) === 'f32') return {kind: 'matmul'};
+  if (info.strideHeight === 1 && info.strideWidth === 1 && dyExact) return {kind: 'forward', flip: null};
   // SwiftShader (Chromium's CPU adapter) did not finish compiling the phase GEMM within 2 minutes:
   // it keeps the gather over all taps.
   if (dyExact && info.dilationHeight === 1 && info.dilationWidth === 1 && !adapterMatches(b.gpu, /swiftshader/i)) {
-    return backpropInputByPhases(b, name, info, dy, w);
+    return {kind: 'gemm', gemm: backpropInputByPhases(b, name, info, dy)};
   }
   const m = info.batchSize * info.inHeight * info.inWidth;
   const n = info.inChannels;
@@ -455,7 +526,7 @@ export function conv2dBackpropInputGemm(b: MpsgpuBackend, name: string, info: Co
     uniforms: [...geometry(info), ...intUniforms({dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC}),
                {name: 'outCu', type: 'u32', value: info.outChannels}],
   };
-  return runGemmWith(b, spec, [dy, w], [], info.inShape, {name: 'loadDy', vec4: vecDy, build: dyLoaderDecl});
+  return {kind: 'gemm', gemm: gemmWith(b, spec, 0, {name: 'loadDy', vec4: vecDy, build: dyLoaderDecl})};
 }
 
 // ---- backprop filter ------------------------------------------------------------------------------
@@ -535,11 +606,19 @@ function dyRowsOperand(info: Conv2DInfo, dy: TensorInfo): GemmOperand {
 
 /** dw = the gradient of conv2d with respect to the filter, [fH, fW, inC, outC]. */
 export function conv2dBackpropFilterGemm(b: MpsgpuBackend, name: string, info: Conv2DInfo, x: TensorInfo, dy: TensorInfo): TensorInfo {
-  if (isPointwise(info) && dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth) {
+  const plan = convPlan(b, 'dw|' + name + '|' + infoKey(info) + '|' + shapeKey(dy.shape), () => backpropFilterPlan(b, name, info, dy));
+  if (plan.kind === 'matmul') {
     const pixels = info.batchSize * info.inHeight * info.inWidth;
     const {views: [xm, dym], done} = asMatrices(b, [x, pixels, info.inChannels], [dy, pixels, info.outChannels]);
-    return done(batchMatMul(b, xm, dym, true, false, {}, name), info.filterShape);
+    return done(batchMatMul(b, xm, dym, true, false, {}, name), info.filterShape.slice());
   }
+  if (plan.kind !== 'gemm') throw new Error(`${name}: no filter-gradient plan`);
+  return recordGemm(b, plan.gemm, [x, dy], [], info.filterShape.slice(), 'float32');
+}
+
+/** conv2dBackpropFilterGemm's plan: a matrix product (1×1) or the GEMM. */
+function backpropFilterPlan(b: MpsgpuBackend, name: string, info: Conv2DInfo, dy: TensorInfo): ConvPlan {
+  if (isPointwise(info) && dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth) return {kind: 'matmul'};
   const m = info.filterHeight * info.filterWidth * info.inChannels;
   const n = info.outChannels;
   const k = info.batchSize * info.outHeight * info.outWidth;
@@ -554,16 +633,22 @@ export function conv2dBackpropFilterGemm(b: MpsgpuBackend, name: string, info: C
     prologue: 'let outOff = 0u;', prologueKey: 'conv',
     uniforms: [...geometry(info), ...intUniforms({dySB: dyH * dyW * dyC, dySR: dyW * dyC, dySC: dyC})],
   };
-  return runGemmWith(b, spec, [x, dy], [], info.filterShape, {name: 'loadPatch', vec4: vecX, build: patchLoaderDecl});
+  return {kind: 'gemm', gemm: gemmWith(b, spec, 0, {name: 'loadPatch', vec4: vecX, build: patchLoaderDecl})};
 }
 
 // ---- NCHW ---------------------------------------------------------------------------------------
 
-/** The same convolution in NHWC (shapes reordered; every other field is layout-free). */
+/** The same convolution in NHWC (shapes reordered; every other field is layout-free), remembered per info object. */
 function asChannelsLast(info: Conv2DInfo): Conv2DInfo {
-  const nhwc = (s: number[]) => [s[0], s[2], s[3], s[1]];
-  return {...info, dataFormat: 'channelsLast', inShape: nhwc(info.inShape) as Shape4, outShape: nhwc(info.outShape) as Shape4};
+  let nhwcInfo = channelsLastInfos.get(info);
+  if (nhwcInfo === undefined) {
+    const nhwc = (s: number[]) => [s[0], s[2], s[3], s[1]];
+    nhwcInfo = {...info, dataFormat: 'channelsLast', inShape: nhwc(info.inShape) as Shape4, outShape: nhwc(info.outShape) as Shape4};
+    channelsLastInfos.set(info, nhwcInfo);
+  }
+  return nhwcInfo;
 }
+const channelsLastInfos = new WeakMap<Conv2DInfo, Conv2DInfo>();
 
 /** NCHW runs as NHWC between transposes (tfjs models are NHWC; NCHW is for imported graphs). */
 function viaChannelsLast(b: MpsgpuBackend, info: Conv2DInfo, inputs: TensorInfo[], toNhwc: boolean[],
