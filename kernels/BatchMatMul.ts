@@ -10,7 +10,8 @@ import {denseOperand, gemmRecord, GemmRecord, GemmSpec, gemmTuned, recordGemm} f
 import {Program} from '../src/codegen/program.js';
 import {SGM_TILINGS, sgmMatmulProgram, SubgroupMatrixSupport, subgroupMatrixSupport} from '../src/codegen/subgroup_matrix.js';
 import {flags} from '../src/flags.js';
-import {arrayUniforms, cacheSet, numberKey, shapeKey, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
+import {arrayUniforms, cacheSet, deviceRecords, numberKey, stridesOf, tensorKey, Uniform, wgslType, WgslScalar} from
+    '../src/codegen/shader.js';
 import {input, inputAs, mpsgpuBackend, op, runElementwise} from '../src/kernel_util.js';
 import {binaryExpr} from './binary.js';
 import {unaryExpr} from './unary.js';
@@ -104,10 +105,9 @@ const matMulRecords = new WeakMap<object, Map<string, MatMulRecord>>();
 /** Everything batchMatMul's GEMM programs depend on, as text (tensors by dtype and shape). */
 function matMulKey(kernel: string, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, activation: Activation,
                    bias: TensorInfo|null, prelu: TensorInfo|null, leakyreluAlpha: number|undefined): string {
-  let key = kernel + (transposeA ? '|T' : '|N') + (transposeB ? 'T|' : 'N|') + activation + '|' + a.dtype + ':' + shapeKey(a.shape) +
-    '|' + b.dtype + ':' + shapeKey(b.shape);
-  if (bias) key += '|b' + bias.dtype + ':' + shapeKey(bias.shape);
-  if (prelu) key += '|p' + prelu.dtype + ':' + shapeKey(prelu.shape);
+  let key = kernel + (transposeA ? '|T' : '|N') + (transposeB ? 'T|' : 'N|') + activation + '|' + tensorKey(a) + '|' + tensorKey(b);
+  if (bias) key += '|b' + tensorKey(bias);
+  if (prelu) key += '|p' + tensorKey(prelu);
   if (activation === 'leakyrelu') key += '|' + numberKey(leakyreluAlpha ?? 0.2);
   return key;
 }
@@ -119,26 +119,20 @@ function matMulKey(kernel: string, a: TensorInfo, b: TensorInfo, transposeA: boo
  */
 export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean,
                             epilogue: MatMulEpilogue = {}, kernel = BatchMatMul): TensorInfo {
+  const activation = epilogue.activation ?? 'linear';
+  const bias = epilogue.bias ?? null;
+  const prelu = activation === 'prelu' ? epilogue.preluActivationWeights ?? null : null;
   // Tensor-core programs and tuned tiles are chosen per call; everything else is a function of the key.
-  const cacheable = !flags.matmulTensorCores && !gemmTuned();
-  let records: Map<string, MatMulRecord>|undefined, key = '';
-  if (cacheable) {
-    const activation = epilogue.activation ?? 'linear';
-    key = matMulKey(kernel, a, b, transposeA, transposeB, activation, epilogue.bias ?? null,
-                    activation === 'prelu' ? epilogue.preluActivationWeights ?? null : null, epilogue.leakyreluAlpha);
-    records = matMulRecords.get(backend.gpu);
-    if (records === undefined) matMulRecords.set(backend.gpu, records = new Map());
-    const rec = records.get(key);
-    if (rec !== undefined) {
-      const extras: TensorInfo[] = [];
-      if (epilogue.bias) extras.push(epilogue.bias);
-      if (activation === 'prelu' && epilogue.preluActivationWeights) extras.push(epilogue.preluActivationWeights);
-      return recordGemm(backend, rec.gemm, [a, b], extras, rec.shape.slice(), rec.dtype);
-    }
+  const records = !flags.matmulTensorCores && !gemmTuned() ? deviceRecords(matMulRecords, backend.gpu) : null;
+  const key = records ? matMulKey(kernel, a, b, transposeA, transposeB, activation, bias, prelu, epilogue.leakyreluAlpha) : '';
+  const known = records?.get(key);
+  if (known !== undefined) {
+    // The epilogue's tensors in the order the programs bind them (addExtra below).
+    const extras = [bias, prelu].filter((t): t is TensorInfo => t !== null);
+    return recordGemm(backend, known.gemm, [a, b], extras, known.shape.slice(), known.dtype);
   }
   checkOperand(kernel, 'a', a);
   checkOperand(kernel, 'b', b);
-  const activation = epilogue.activation ?? 'linear';
   if (activation !== 'linear' && activation !== 'prelu' && !UNARY_ACTIVATION[activation]) {
     throw new Error(`${kernel}: activation '${activation}' is not one of linear, relu, relu6, elu, leakyrelu, prelu, sigmoid`);
   }
@@ -146,8 +140,6 @@ export function batchMatMul(backend: MpsgpuBackend, a: TensorInfo, b: TensorInfo
     throw new Error(`${kernel}: inputs 'a' and 'b' must have rank ≥ 2, got shapes [${a.shape}] (dtype ${a.dtype}) ` +
       `and [${b.shape}] (dtype ${b.dtype})`);
   }
-  const bias = epilogue.bias ?? null;
-  const prelu = activation === 'prelu' ? epilogue.preluActivationWeights ?? null : null;
   if (activation === 'prelu' && prelu === null) {
     throw new Error(`${kernel}: activation 'prelu' needs the input 'preluActivationWeights'`);
   }

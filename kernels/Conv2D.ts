@@ -2,11 +2,11 @@
 import {backend_util, Conv2D, Conv2DAttrs, FusedConv2D, FusedConv2DAttrs, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
-import {cacheSet} from '../src/codegen/shader.js';
+import {cacheSet, tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
-import {Activation, assertFloat, assertOutShape, assertPositive, assertRank4, attrKey, checkActivation, checkedInfo, Conv2DInfo, Epilogue,
-        Shape4, tensorKey} from './conv_common.js';
+import {Activation, assertFloat, assertOutShape, assertPositive, assertRank4, attrKey, checkActivation, checkedInfo,
+        Conv2DInfo, Epilogue, Shape4} from './conv_common.js';
 import {conv2d} from './conv_gemm.js';
 
 export function conv2dInfo(kernel: string, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): Conv2DInfo {
@@ -85,8 +85,24 @@ export const conv2DConfig: KernelConfig = {
   },
 };
 
-/** Infos of fused convolutions whose epilogue passed the checks, by conv2dInfoKey and the epilogue's inputs. */
+/** Infos of fused convolutions whose epilogue passed the checks, by checkedFusedConv's key. */
 const checkedEpilogues = new Map<string, Conv2DInfo>();
+
+/**
+ * A fused convolution's info (from `check`) and prepared epilogue. The checks of both depend on
+ * `key` (the kernel, its tensors' dtypes and shapes, its attributes) and the activation and
+ * epilogue tensors only, so they run once per such key; it is remembered once both passed.
+ */
+export function checkedFusedConv(b: MpsgpuBackend, kernel: string, key: string, check: () => Conv2DInfo, activation: string|undefined,
+                                 bias: TensorInfo|undefined, prelu: TensorInfo|undefined, leakyreluAlpha: number|undefined):
+    {info: Conv2DInfo, epilogue: Epilogue, views: TensorInfo[]} {
+  const epiKey = key + '|' + attrKey(activation) + '|' + tensorKey(bias) + '|' + tensorKey(prelu);
+  const known = checkedEpilogues.get(epiKey);
+  const info = known ?? check();
+  const {epilogue, views} = prepareEpilogue(b, kernel, info, activation, bias, prelu, leakyreluAlpha, known !== undefined);
+  if (known === undefined) cacheSet(checkedEpilogues, epiKey, info);
+  return {info, epilogue, views};
+}
 
 export const fusedConv2DConfig: KernelConfig = {
   kernelName: FusedConv2D,
@@ -96,15 +112,9 @@ export const fusedConv2DConfig: KernelConfig = {
     const {x, filter, bias, preluActivationWeights} =
       inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo, preluActivationWeights?: TensorInfo};
     const a = attrs as unknown as FusedConv2DAttrs;
-    // The epilogue's checks depend on the activation and the tensors' dtypes and shapes only.
-    const key = conv2dInfoKey(FusedConv2D, x, filter, a) + '|' + attrKey(a.activation) + '|' + tensorKey(bias) + '|' +
-      tensorKey(preluActivationWeights);
-    let info = checkedEpilogues.get(key);
-    const checked = info !== undefined;
-    if (info === undefined) info = conv2dInfo(FusedConv2D, x, filter, a);
-    const {epilogue, views} = prepareEpilogue(b, FusedConv2D, info, a.activation, bias, preluActivationWeights, a.leakyreluAlpha,
-                                              checked);
-    if (!checked) cacheSet(checkedEpilogues, key, info);
+    const {info, epilogue, views} = checkedFusedConv(b, FusedConv2D, conv2dInfoKey(FusedConv2D, x, filter, a),
+                                                     () => conv2dInfo(FusedConv2D, x, filter, a), a.activation, bias,
+                                                     preluActivationWeights, a.leakyreluAlpha);
     const out = conv2d(b, FusedConv2D, info, x, filter, epilogue);
     views.forEach(v => b.disposeIntermediateTensorInfo(v));
     return out;

@@ -1,10 +1,11 @@
 // Conv2DBackpropFilter: the gradient of Conv2D with respect to the filter.
 import {backend_util, Conv2DBackpropFilter, Conv2DBackpropFilterAttrs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
+import {tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo, Shape4,
-        tensorKey} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo,
+        Shape4} from './conv_common.js';
 import {conv2dBackpropFilter} from './conv_gemm.js';
 
 export const conv2DBackpropFilterConfig: KernelConfig = {

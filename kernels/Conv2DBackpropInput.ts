@@ -1,10 +1,11 @@
 // Conv2DBackpropInput: the gradient of Conv2D with respect to x; also tf.conv2dTranspose.
 import {backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
+import {tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo, Shape4,
-        tensorKey} from './conv_common.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo,
+        Shape4} from './conv_common.js';
 import {conv2dBackpropInput} from './conv_gemm.js';
 
 export const conv2DBackpropInputConfig: KernelConfig = {

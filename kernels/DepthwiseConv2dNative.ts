@@ -5,12 +5,12 @@ import {backend_util, DepthwiseConv2dNative, DepthwiseConv2dNativeAttrs, Depthwi
         FusedDepthwiseConv2D, FusedDepthwiseConv2DAttrs, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {Program} from '../src/codegen/program.js';
-import {cacheSet} from '../src/codegen/shader.js';
+import {cacheSet, deviceRecords, tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {prepareEpilogue} from './Conv2D.js';
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo, Conv2DInfo,
-        deviceRecords, epilogueRecordKey, Epilogue, forwardInputs, infoKey, Shape4, tensorKey} from './conv_common.js';
+import {checkedFusedConv} from './Conv2D.js';
+import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo,
+        Conv2DInfo, epilogueRecordKey, Epilogue, forwardInputs, infoKey, Shape4} from './conv_common.js';
 import {depthwiseBackpropInputProgram, depthwiseFilterPartialProgram, depthwiseForwardProgram, filterGradChunks, sumChunksProgram,
         vectorWidth} from './depthwise_programs.js';
 
@@ -54,9 +54,6 @@ function depthwiseRecord(gpu: object, key: string, build: () => DepthwiseRecord)
   return records.get(key) ?? cacheSet(records, key, build());
 }
 
-/** Infos of fused depthwise convolutions whose epilogue passed the checks (by key: see forward). */
-const checkedEpilogues = new Map<string, Conv2DInfo>();
-
 function forward(kernel: string, inputs: Record<string, TensorInfo|undefined>, attrs: DepthwiseConv2dNativeAttrs, b: ReturnType<typeof mpsgpuBackend>,
                  fused?: FusedDepthwiseConv2DAttrs): TensorInfo {
   const x = inputs.x!, filter = inputs.filter!;
@@ -77,14 +74,8 @@ function forward(kernel: string, inputs: Record<string, TensorInfo|undefined>, a
     const info = checkedInfo(key, check);
     return b.runProgram(programs(info).main, [x, filter], info.outShape.slice(), 'float32');
   }
-  // The epilogue's checks depend on the activation and the tensors' dtypes and shapes only.
-  const epiKey = key + '|' + attrKey(fused.activation) + '|' + tensorKey(inputs.bias) + '|' + tensorKey(inputs.preluActivationWeights);
-  let info = checkedEpilogues.get(epiKey);
-  const checked = info !== undefined;
-  if (info === undefined) info = check();
-  const {epilogue, views} = prepareEpilogue(b, kernel, info, fused.activation, inputs.bias, inputs.preluActivationWeights,
-                                            fused.leakyreluAlpha, checked);
-  if (!checked) cacheSet(checkedEpilogues, epiKey, info);
+  const {info, epilogue, views} = checkedFusedConv(b, kernel, key, check, fused.activation, inputs.bias, inputs.preluActivationWeights,
+                                                   fused.leakyreluAlpha);
   const out = b.runProgram(programs(info, epilogue).main, forwardInputs(x, filter, epilogue), info.outShape.slice(), 'float32');
   views.forEach(v => b.disposeIntermediateTensorInfo(v));
   return out;

@@ -6,7 +6,7 @@ import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {broadcastStrides, emitExpr, Expr, input, op} from '../src/codegen/elementwise.js';
 import {Program} from '../src/codegen/program.js';
-import {cacheSet, dispatch1D, numberKey, shapeKey, ShaderSpec, Uniform} from '../src/codegen/shader.js';
+import {cacheSet, dispatch1D, numberKey, shapeKey, ShaderSpec, tensorKey, Uniform} from '../src/codegen/shader.js';
 
 import {binaryExpr} from './binary.js';
 import {unaryExpr} from './unary.js';
@@ -88,11 +88,6 @@ export function attrKey(v: unknown): string {
   return `?${typeof v}:${JSON.stringify(v)}`;
 }
 
-/** A tensor's dtype and shape as key text. */
-export function tensorKey(t: TensorInfo|undefined|null): string {
-  return t == null ? '-' : t.dtype + ':' + shapeKey(t.shape);
-}
-
 /** Checked infos by kernel, tensors (dtype, shape) and attributes (bounded with cacheSet). */
 const checkedInfos = new Map<string, Conv2DInfo>();
 
@@ -122,13 +117,6 @@ export function epilogueRecordKey(e?: Epilogue): string {
   if (!e) return 'none';
   return e.activation + '|' + tensorKey(e.bias) + '|' + tensorKey(e.preluWeights) +
     (e.activation === 'leakyrelu' ? '|' + numberKey(e.leakyreluAlpha ?? 0.2) : '');
-}
-
-/** The record cache of `gpu` in `caches` (bound entries with cacheSet). */
-export function deviceRecords<V>(caches: WeakMap<object, Map<string, V>>, gpu: object): Map<string, V> {
-  let records = caches.get(gpu);
-  if (records === undefined) caches.set(gpu, records = new Map());
-  return records;
 }
 
 // ---- layout -------------------------------------------------------------------------------------

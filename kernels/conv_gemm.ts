@@ -12,7 +12,7 @@ import {MpsgpuBackend} from '../src/backend.js';
 import {broadcastStrides} from '../src/codegen/elementwise.js';
 import {denseOperand, GemmOperand, gemmRecord, GemmRecord, GemmSpec, gemmIsDirect, gemmTuned, recordGemm} from '../src/codegen/gemm.js';
 import {Program} from '../src/codegen/program.js';
-import {cacheSet, dispatch1D, ShaderSpec, shapeKey, Uniform} from '../src/codegen/shader.js';
+import {cacheSet, deviceRecords, dispatch1D, ShaderSpec, shapeKey, Uniform} from '../src/codegen/shader.js';
 
 import {adapterMatches, isCpuAdapter, MpsgpuDevice} from '../src/device.js';
 import {flags} from '../src/flags.js';
@@ -20,8 +20,7 @@ import {reshapeView} from '../src/kernel_util.js';
 
 import {applyEpilogueElementwise, batchMatMul} from './BatchMatMul.js';
 import {directConvApplies, directConvProgram} from './conv_direct.js';
-import {Conv2DInfo, deviceRecords, Epilogue, epilogueExprOf, epilogueRecordKey, forwardInputs, infoKey, intUniforms,
-        Shape4} from './conv_common.js';
+import {Conv2DInfo, Epilogue, epilogueExprOf, epilogueRecordKey, forwardInputs, infoKey, intUniforms, Shape4} from './conv_common.js';
 import {transposeTensor} from './Transpose.js';
 
 function geometry(info: Conv2DInfo): Uniform[] {

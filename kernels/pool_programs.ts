@@ -18,7 +18,7 @@
 // never wins (an all-NaN or all -inf float window gives -inf and no position); an int32 window's
 // first pixel always wins (it beats the CPU's -Infinity start); an empty window (all padding) gives
 // -inf (float max), 0 (int32 max, the CPU's -Infinity stored in an Int32Array) or NaN (average).
-import {emitExpr, Expr, exprKey as exprKeyOf} from '../src/codegen/elementwise.js';
+import {emitExpr, Expr, exprKey as exprKeyOf, LANES} from '../src/codegen/elementwise.js';
 import {EpilogueHook, EpilogueLoad, Program} from '../src/codegen/program.js';
 import {BufferDecl, ShaderSpec, Uniform, WgslScalar} from '../src/codegen/shader.js';
 
@@ -113,7 +113,6 @@ export interface PoolEpilogue {
   uniforms: Uniform[];
 }
 
-const LANES = ['x', 'y', 'z', 'w'];
 
 /** How a store applies an epilogue: its bindings, key part, helpers, and the stored expression. */
 interface EpilogueStore {

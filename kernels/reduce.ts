@@ -20,9 +20,10 @@
 import {All, Any, backend_util, DataType, KernelConfig, KernelFunc, Max, Mean, Min, Prod, Sum, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
-import {prologueCode, prologueInline, ReadPrologue, ReadPrologues} from '../src/codegen/elementwise.js';
+import {LANES, prologueCode, prologueInline, ReadPrologue, ReadPrologues} from '../src/codegen/elementwise.js';
 import {Program, SiblingReductionHook} from '../src/codegen/program.js';
-import {arrayUniforms, BufferDecl, cacheSet, dispatch1D, ShaderSpec, shapeKey, stridesOf, Uniform, wgslType, WgslScalar} from '../src/codegen/shader.js';
+import {arrayUniforms, BufferDecl, cacheSet, dispatch1D, ShaderSpec, shapeKey, stridesOf, tensorKey, Uniform, wgslType, WgslScalar} from
+    '../src/codegen/shader.js';
 import {ChainStep, fill, mpsgpuBackend, runChain} from '../src/kernel_util.js';
 
 // ---- geometry ------------------------------------------------------------------------------------
@@ -487,8 +488,6 @@ export function columnShader(l: ColumnLayout, chunks: number, body: ColumnBody):
   };
 }
 
-const VEC_LANES = ['x', 'y', 'z', 'w'];
-
 /** Output k's binding name: out, out1, out2 … */
 const outName = (k: number) => (k === 0 ? 'out' : `out${k}`);
 
@@ -500,7 +499,7 @@ const outName = (k: number) => (k === 0 ? 'out' : `out${k}`);
  */
 function columnStagesBody(stages: ReduceStage[], l: ColumnLayout, chunks: number,
                           values: (idx: string) => {stmts: string; values: string[]}): {body: ColumnBody; outTypes: WgslScalar[]; wide: boolean} {
-  const lanes = l.vec === 4 ? VEC_LANES : [''];
+  const lanes = l.vec === 4 ? LANES : [''];
   const lane = (v: string, j: number) => (l.vec === 4 ? `${v}.${lanes[j]}` : v);
   // Columns as vec4: four results per lane down to the store. Rows as vec4: the four partial
   // results of a lane fold into one before the tree.
@@ -712,7 +711,7 @@ function reduceRecord(shape: number[], xDtype: DataType, axes: number[], kind: R
  * before (same kind, dtype, shape, axes and keepDims) are reused.
  */
 export function reduce(backend: MpsgpuBackend, x: TensorInfo, axes: number[], kind: ReduceKind, keepDims: boolean): TensorInfo {
-  const key = kind + (keepDims ? '|k|' : '|d|') + x.dtype + ':' + shapeKey(x.shape) + '|' + shapeKey(axes);
+  const key = kind + (keepDims ? '|k|' : '|d|') + tensorKey(x) + '|' + shapeKey(axes);
   let rec = reduceRecords.get(key);
   if (rec === undefined) rec = cacheSet(reduceRecords, key, reduceRecord(x.shape.slice(), x.dtype, axes.slice(), kind, keepDims));
   switch (rec.kind) {

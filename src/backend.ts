@@ -187,11 +187,6 @@ export class MpsgpuBackend extends KernelBackend {
     return d.values!;
   }
 
-  /** The values of `x` when they are known on the CPU without a GPU read. */
-  knownValues(x: TensorInfo): BackendValues|null {
-    return this.data.get(x.dataId).values;
-  }
-
   /**
    * Computes `out`'s values on the CPU too, when `x`'s are known and small: a later read of `out`
    * (GatherV2 checking indices, a shape argument) then needs no GPU round trip. Exact operations
@@ -199,7 +194,7 @@ export class MpsgpuBackend extends KernelBackend {
    */
   knowValues(out: TensorInfo, x: TensorInfo, compute: (xValues: BackendValues) => BackendValues): void {
     if (x.dtype === 'string' || x.dtype === 'complex64' || util.sizeFromShape(out.shape) > KNOWN_VALUES_MAX) return;
-    const xValues = this.knownValues(x);
+    const xValues = this.data.get(x.dataId).values;
     const d = this.data.get(out.dataId);
     if (xValues == null || d.values != null) return;
     d.values = compute(xValues);

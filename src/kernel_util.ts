@@ -4,7 +4,7 @@ import {backend_util, DataType, KernelBackend, TensorInfo, util} from '@tensorfl
 import {MpsgpuBackend} from './backend.js';
 import {constant, elementwiseProgram, Expr, exprKey, input, op} from './codegen/elementwise.js';
 import {Program} from './codegen/program.js';
-import {cacheSet, numberKey, shapeKey, Uniform, wgslType, WgslScalar} from './codegen/shader.js';
+import {cacheSet, numberKey, shapeKey, tensorKey, Uniform, wgslType, WgslScalar} from './codegen/shader.js';
 
 export function mpsgpuBackend(backend: KernelBackend|{}): MpsgpuBackend {
   return backend as MpsgpuBackend;
@@ -26,7 +26,7 @@ const elementwiseRecords = new Map<string, Map<string, ElementwiseRecord>>();
 /** Everything but the expression that runElementwise's program depends on, as text. */
 function elementwiseRecordKey(name: string, inputs: TensorInfo[], dtype: DataType, outShape: number[]|undefined, uniforms: Uniform[]): string {
   let key = name + '|' + dtype + '|' + (outShape === undefined ? '-' : shapeKey(outShape));
-  for (let i = 0; i < inputs.length; ++i) key += '|' + inputs[i].dtype + ':' + shapeKey(inputs[i].shape);
+  for (let i = 0; i < inputs.length; ++i) key += '|' + tensorKey(inputs[i]);
   for (let i = 0; i < uniforms.length; ++i) key += '|' + uniforms[i].name + ':' + uniforms[i].type + '=' + numberKey(uniforms[i].value);
   return key;
 }

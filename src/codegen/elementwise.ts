@@ -177,7 +177,8 @@ function vec4Able(plans: AccessPlan[], size: number): boolean {
                           (p.access === 'tail' && p.mod % 4 === 0) || (p.access === 'block' && p.div % 4 === 0));
 }
 
-const LANES = ['x', 'y', 'z', 'w'];
+/** The components of a vec4, in order. */
+export const LANES = ['x', 'y', 'z', 'w'];
 
 /**
  * One dispatch computing `expr` at every position of `outShape`; input i is broadcast against

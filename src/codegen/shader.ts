@@ -1,7 +1,7 @@
 // Typed builders for compute shaders. Every kernel describes its shader as a ShaderSpec; this file
 // turns it into WGSL with the bindings, the uniform struct, the index helpers and the entry point,
 // so no kernel writes that boilerplate itself.
-import {DataType} from '@tensorflow/tfjs-core';
+import {DataType, TensorInfo} from '@tensorflow/tfjs-core';
 
 /** Scalar types a storage buffer or uniform holds. bool is stored as i32 (4 bytes an element). */
 export type WgslScalar = 'f32'|'i32'|'u32';
@@ -184,6 +184,18 @@ export function shapeKey(shape: readonly number[]): string {
   let key = '';
   for (let i = 0; i < shape.length; ++i) key += shape[i] + ',';
   return key;
+}
+
+/** A tensor's dtype and shape as key text ('-' for none). */
+export function tensorKey(t: TensorInfo|undefined|null): string {
+  return t == null ? '-' : t.dtype + ':' + shapeKey(t.shape);
+}
+
+/** The record cache of `device` in `caches`, made empty the first time (fill it with cacheSet). */
+export function deviceRecords<V>(caches: WeakMap<object, Map<string, V>>, device: object): Map<string, V> {
+  let records = caches.get(device);
+  if (records === undefined) caches.set(device, records = new Map());
+  return records;
 }
 
 /** A number as key text that tells -0 from 0 (String gives '0' for both). */
