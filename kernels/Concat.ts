@@ -1,72 +1,27 @@
 // Concat: every input seen as 2-D [outer, inner_i] (outer = the product of the axes before `axis`),
-// the output as [outer, Σ inner_i]. One dispatch takes at most 7 inputs (+ the output: the 8
-// storage buffers every adapter allows); more inputs are concatenated as a tree of such dispatches.
+// the output as [outer, Σ inner_i] (src/codegen/concat.ts). One dispatch takes at most 7 inputs
+// (+ the output: the 8 storage buffers every adapter allows); more inputs fill the output's columns
+// in several dispatches of one node.
 import {backend_util, Concat, ConcatAttrs, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
-import {Program} from '../src/codegen/program.js';
-import {dispatch1D, ShaderSpec, Uniform} from '../src/codegen/shader.js';
+import {concatProgram, concatVec4Able, copyBranch} from '../src/codegen/concat.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
 import {complexParts, makeComplex} from './Complex.js';
 
-const WORKGROUP = 64;
+/** Inputs one dispatch reads: with the output, the 8 storage buffers every adapter allows. */
 export const MAX_CONCAT_INPUTS = 7;
 
-function concatProgram(outer: number, inners: number[]): Program {
-  const total = inners.reduce((a, b) => a + b, 0);
-  const size = outer * total;
-  const uniforms: Uniform[] = [{name: 'size', type: 'u32', value: size}, {name: 'total', type: 'u32', value: total}];
-  let end = 0;
-  inners.forEach((inner, k) => {
-    end += inner;
-    uniforms.push({name: `inner${k}`, type: 'u32', value: inner}, {name: `end${k}`, type: 'u32', value: end});
-  });
-  const n = inners.length;
-  const shader = (): ShaderSpec => {
-    const lines: string[] = [];
-    for (let k = 0; k < n; ++k) {
-      const start = k === 0 ? '0u' : `u.end${k - 1}`;
-      const read = `in${k}[row * u.inner${k} + col - ${start}]`;
-      lines.push(k === n - 1 ? `out[i] = ${read};` : `if (col < u.end${k}) { out[i] = ${read}; return; }`);
-    }
-    return {
-      inputs: inners.map((_, k) => ({name: `in${k}`, type: 'u32' as const})),
-      outputs: [{name: 'out', type: 'u32'}],
-      workgroupSize: [WORKGROUP, 1, 1],
-      body: `
-  let i = flatId;
-  if (i >= u.size) { return; }
-  let row = i / u.total;
-  let col = i - row * u.total;
-  ${lines.join('\n  ')}`,
-    };
-  };
-  return {name: Concat, key: `concat|${n}`, shader, uniforms, dispatch: dispatch1D(size, WORKGROUP)};
-}
-
-/** Concatenation of non-empty 2-D [outer, inner_i] tensors along axis 1. */
+/** Concatenation of non-empty 2-D [outer, inner_i] tensors along axis 1: one node. */
 function concat2D(b: MpsgpuBackend, inputs: TensorInfo[], outer: number, dtype: TensorInfo['dtype']): TensorInfo {
-  let level = inputs;
-  const intermediates: TensorInfo[] = [];
-  while (level.length > 1) {
-    const next: TensorInfo[] = [];
-    for (let s = 0; s < level.length; s += MAX_CONCAT_INPUTS) {
-      const group = level.slice(s, s + MAX_CONCAT_INPUTS);
-      if (group.length === 1) {
-        next.push(group[0]);
-        continue;
-      }
-      const inners = group.map(t => t.shape[1]);
-      const out = b.runProgram(concatProgram(outer, inners), group, [outer, inners.reduce((a, c) => a + c, 0)], dtype);
-      intermediates.push(out);
-      next.push(out);
-    }
-    level = next;
-  }
-  const result = level[0];
-  for (const t of intermediates) if (t !== result) b.disposeIntermediateTensorInfo(t);
-  return result;
+  const inners = inputs.map(t => t.shape[1]);
+  const total = inners.reduce((a, c) => a + c, 0);
+  // 32-bit words whatever the dtype: one shader serves float32, int32 and bool.
+  let start = 0;
+  const branches = inners.map(inner => copyBranch((start += inner) - inner, inner, [outer, inner], 'u32'));
+  const vec = concatVec4Able(outer, total, inners) ? 4 : 1;
+  return b.runProgram(concatProgram(Concat, outer, total, branches, 'u32', vec, MAX_CONCAT_INPUTS), inputs, [outer, total], dtype);
 }
 
 export function concatTensors(b: MpsgpuBackend, inputs: TensorInfo[], axis: number): TensorInfo {

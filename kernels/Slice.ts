@@ -76,8 +76,9 @@ function stridedCopyOf(name: string, shape: number[], offset: number, strides: n
   let copy = stridedCopies.get(key);
   if (copy === undefined) {
     const simple = simplify(shape, strides);
+    const program = stridedCopyProgram(name, simple.shape, offset, simple.strides);
     copy = cacheSet(stridedCopies, key, {
-      program: stridedCopyProgram(name, simple.shape, offset, simple.strides),
+      program: {...program, stridedView: {shape: simple.shape, strides: simple.strides, offset}},
       dense: simple.shape.length === 0 || (simple.shape.length === 1 && simple.strides[0] === 1),
     });
   }

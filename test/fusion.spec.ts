@@ -45,6 +45,8 @@ async function expectFused(fn: () => tf.Tensor|tf.Tensor[], saved: number, what:
 }
 
 const t = (shape: number[], seed: number) => tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed), shape);
+/** Branch k: [2, 5, 3, channels[k]] values. */
+const branchesOf = (channels: number[], seed: number) => channels.map((c, k) => t([2, 5, 3, c], seed + k));
 
 describe('fusion: elementwise chains', () => {
   beforeAll(async () => {
@@ -459,5 +461,120 @@ describe('fusion: elementwise readers into GEMM epilogues', () => {
     // and GPUs alike, a 4096-long reduction over 4 × 8 outputs is split).
     expect(run.dispatches).toBe(3);
     tf.dispose([x, w, bias, scale, a, b]);
+  });
+});
+
+describe('fusion: producers of a concatenation write into its columns', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+
+  it('an Inception block: each branch\'s relu computed in the concatenation (one dispatch)', async () => {
+    const xs = branchesOf([8, 12, 4, 16], 40);
+    const run = await expectFused(() => tf.concat(xs.map(x => x.relu()), 3), 4, 'four relu branches');
+    expect(run.dispatches).toBe(1);
+    tf.dispose(xs);
+  });
+
+  it('branches of odd widths with per-channel terms (batch norm and relu), along any axis', async () => {
+    const xs = branchesOf([3, 5, 1], 50);
+    const scales = [3, 5, 1].map((c, k) => t([c], 60 + k)), shifts = [3, 5, 1].map((c, k) => t([c], 70 + k));
+    const branch = (k: number) => xs[k].mul(scales[k]).add(shifts[k]).relu();
+    // Each branch's chain fuses (2 dispatches saved), then goes into the concatenation.
+    await expectFused(() => tf.concat([0, 1, 2].map(branch), 3), 3 * 2 + 3, 'odd widths, last axis');
+    await expectFused(() => tf.concat([branch(0), branch(0).neg()], 0), 2 * 2 + 1 + 2, 'first axis');
+    await expectFused(() => tf.concat([branch(1), xs[1].exp()], 1), 2 + 2, 'a middle axis');
+    tf.dispose([...xs, ...scales, ...shifts]);
+  });
+
+  it('branches whose inputs exceed one dispatch\'s bindings fill the output in parts', async () => {
+    const maxBuffers = mpsgpu.device().limits.maxStorageBuffersPerShaderStage;
+    const xs = branchesOf([4, 4, 8, 4, 12, 4, 4, 8, 4], 80), ys = branchesOf([4, 4, 8, 4, 12, 4, 4, 8, 4], 90);
+    // Nine branches of two inputs each: as many per dispatch as fit beside the output.
+    const parts = Math.ceil(9 / Math.floor((maxBuffers - 1) / 2));
+    // Unfused: nine products and a concatenation of nine in two dispatches (seven inputs each at most).
+    const run = await expectFused(() => tf.concat(xs.map((x, k) => x.mul(ys[k])), 3), 9 + 2 - parts, 'nine branches');
+    expect(run.dispatches).toBe(parts);
+    tf.dispose([...xs, ...ys]);
+  });
+
+  it('a branch tfjs keeps, another kernel reads, or that is no elementwise kernel is copied', async () => {
+    const xs = branchesOf([4, 8, 4, 4], 100);
+    const run = await expectFused(() => {
+      const kept = xs[0].relu();
+      const shared = xs[1].relu();
+      const pooled = tf.maxPool(xs[2] as tf.Tensor4D, 1, 1, 'same');
+      const branches = [kept, shared, pooled, xs[3].abs()];
+      return [tf.concat(branches, 3), kept, shared.sum()];
+    }, 1, 'kept, shared, pooled, absorbed');
+    // kept, shared, the pooling, the sum's pass(es) and the concatenation (abs inside it).
+    expect(run.values[0].length).toBe(2 * 5 * 3 * 20);
+    tf.dispose(xs);
+  });
+
+  it('int32 and bool branches keep their types', async () => {
+    const a = tf.tensor2d([1, -2, 3, 4, 5, -6], [2, 3], 'int32'), b = tf.tensor2d([7, 8, -9, 10], [2, 2], 'int32');
+    await expectFused(() => tf.concat([a.abs(), b.mul(b)], 1), 2, 'int32');
+    // (tfjs casts the int32 operands to float32 for the comparisons with a float scalar: 2 casts fuse.)
+    await expectFused(() => tf.concat([a.greater(0), b.less(8)], 1), 4, 'bool');
+    tf.dispose([a, b]);
+  });
+
+  it('virtual branch values of an earlier flush are recomputed in the concatenation, and its gradient is right', async () => {
+    const xs = branchesOf([8, 4, 12], 110);
+    // tfjs holds the relu outputs across the flush: they become virtual (src/memory/rematerialize.ts).
+    const relus = xs.map(x => x.relu());
+    await mpsgpu.sync();
+    mpsgpu.resetStats();
+    const joined = tf.concat(relus, 3);
+    const values = await joined.data();
+    expect(mpsgpu.stats().dispatches).toBe(1);
+    // Expected: row by row (2·5·3 rows), each branch's relu'd channels in turn.
+    const channels = [8, 4, 12];
+    const inputs = await Promise.all(xs.map(x => x.data()));
+    const expected: number[] = [];
+    for (let row = 0; row < 30; ++row) {
+      channels.forEach((c, k) => { for (let j = 0; j < c; ++j) expected.push(Math.max(0, inputs[k][row * c + j])); });
+    }
+    expectClose(values, expected, 0, 'recomputed branches');
+    const grad = (...ins: tf.Tensor[]) => tf.grads((...v: tf.Tensor[]) => tf.concat(v.map(x => x.relu().mul(2)), 3).square().sum())(ins);
+    await expectMatchesCpu(() => grad(...xs), 1e-5, 'gradient through the concatenation');
+    tf.dispose([...xs, ...relus, joined]);
+  });
+});
+
+describe('fusion: elementwise readers of slices read through the view', () => {
+  beforeAll(async () => {
+    await tf.setBackend('mpsgpu');
+  });
+
+  it('the split of a concatenation\'s gradient: each branch reads its columns in place', async () => {
+    const dy = t([2, 5, 3, 28], 130), xs = branchesOf([8, 4, 16], 140);
+    // relu'(x)·dy per branch, as tfjs's gradient of relu after a concatenation computes it.
+    const fn = () => tf.split(dy, [8, 4, 16], 3).map((piece, k) => piece.mul(xs[k].step()));
+    // Unfused: three slices, three steps, three products; fused: three kernels.
+    const run = await expectFused(fn, 6, 'split of dy');
+    expect(run.dispatches).toBe(3);
+    tf.dispose([dy, ...xs]);
+  });
+
+  it('transposes, broadcasts and slices of other layouts; a slice that is kept or read elsewhere stays', async () => {
+    const x = t([6, 4, 5], 150), y = t([5, 4, 6], 151);
+    await expectFused(() => x.transpose([2, 1, 0]).add(y), 1, 'transpose');
+    await expectFused(() => x.slice([1, 0, 2], [4, 4, 3]).mul(x.slice([0, 0, 0], [4, 4, 3])), 2, 'two slices, one reader');
+    await expectFused(() => tf.broadcastTo(t([4, 1], 152), [6, 4, 5]).sub(x), 1, 'broadcast');
+    // [3, 20] out of [6, 20] is read as [3, 4, 5]: rows of the view split into the reader's dimensions.
+    await expectFused(() => x.reshape([6, 20]).slice([2, 0], [3, 20]).reshape([3, 4, 5]).exp(), 1, 'reshaped slice');
+    const run = await expectFused(() => {
+      const kept = x.slice([0, 1, 0], [6, 2, 5]);
+      const shared = x.slice([0, 0, 0], [6, 2, 5]);
+      return [kept.abs(), kept, shared.neg(), shared.sum()];
+    }, 1, 'kept and shared slices');
+    // Both slices stored; only abs and neg share a dispatch (siblings).
+    expect(run.dispatches).toBe(4);
+    // A reversed copy (negative strides) is stored.
+    await expectFused(() => tf.reverse(x, 1).relu(), 0, 'reverse');
+    tf.dispose([x, y]);
   });
 });

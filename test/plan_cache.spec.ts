@@ -183,4 +183,37 @@ describe('mpsgpu plan reuse', () => {
     for (let i = 0; i < expected.length; ++i) expect(Math.abs(other.values[i] - expected[i])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(expected[i])));
     tf.dispose([x, w]);
   });
+
+  it('a slice\'s offset and a concatenation\'s columns are part of the key once fusion bakes them in', async () => {
+    const x = tf.tensor2d(randomValues(4 * 12, 71), [4, 12]);
+    const xv = await x.data();
+    const parts = [1, 2, 3, 5, 6, 7].map(w => tf.tensor2d(randomValues(4 * w, 72 + w), [4, w]));
+    await mpsgpu.sync();
+    const run = async (fn: () => tf.Tensor) => {
+      mpsgpu.resetStats();
+      const y = tf.tidy(fn);
+      const values = await y.data();
+      y.dispose();
+      return {values, stats: mpsgpu.stats()};
+    };
+    // Only the slice's offset differs: its reader reads through the view (src/fusion/slice_views.ts).
+    const slice = (begin: number) => run(() => x.slice([0, begin], [4, 4]).relu());
+    await slice(0);
+    expect((await slice(0)).stats.planCacheHits).toBe(1);
+    const shifted = await slice(5);
+    expect(shifted.stats.planCacheMisses).toBe(1);
+    for (let r = 0; r < 4; ++r) for (let c = 0; c < 4; ++c) expect(shifted.values[r * 4 + c]).toBe(Math.max(0, xv[r * 12 + 5 + c]));
+    // Only the widths of the copied inputs differ (3 + 5 against 1 + 7): the relu is computed in the
+    // concatenation (src/fusion/concat_producers.ts), whose columns the key must tell apart.
+    const [p1, p2, p3, p5, , p7] = parts;
+    const joined = (a: tf.Tensor, b: tf.Tensor) => run(() => tf.concat([p2.relu(), a, b], 1));
+    await joined(p3, p5);
+    expect((await joined(p3, p5)).stats.planCacheHits).toBe(1);
+    const other = await joined(p1, p7);
+    expect(other.stats.planCacheMisses).toBe(1);
+    const expected = await tf.tidy(() => tf.concat([p2.relu(), p1, p7], 1).add(0)).data();
+    await mpsgpu.sync();
+    expect(Array.from(other.values)).toEqual(Array.from(expected));
+    tf.dispose([x, ...parts]);
+  });
 });

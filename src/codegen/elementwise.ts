@@ -363,35 +363,36 @@ export interface ReadPrologues {
 /**
  * Inline WGSL computing each of `p.exprs` at a flat index (in `vec` units): statements, then one
  * WGSL value per expression (a vec4 of 4 neighbours where `vec` is 4). Each input is loaded once
- * and subexpressions the expressions share are computed once. Also: the bindings in0…, the
- * module-scope helpers, the uniforms (tail moduli added) and a cache key.
+ * and subexpressions the expressions share are computed once. Also: the bindings, the module-scope
+ * helpers, the uniforms (tail moduli added) and a cache key. Bindings, moduli and loads are named
+ * with `prefix` (in0…, pro0Mod… by default), so that several prologues can share one shader;
+ * `helpers`, if given, collects the helpers of all of them (each defined once).
  */
-export function prologueInline(p: ReadPrologues, vec: 1|4):
+export function prologueInline(p: ReadPrologues, vec: 1|4, prefix = '', helpers = new Map<string, string>()):
     {inputs: BufferDecl[]; helpers: string; uniforms: Uniform[]; key: string; code: (idx: string) => {stmts: string; values: string[]}} {
   const plans = p.inputs.map(inp => accessOf(inp, p.shape));
   const uniforms: Uniform[] = [...p.uniforms];
   plans.forEach((plan, k) => {
-    if (plan.access === 'tail') uniforms.push({name: `pro${k}Mod`, type: 'u32', value: plan.mod / vec});
+    if (plan.access === 'tail') uniforms.push({name: `${prefix}pro${k}Mod`, type: 'u32', value: plan.mod / vec});
   });
   const index = (k: number, idx: string) => {
     const plan = plans[k];
     if (plan.access === 'scalar') return '0u';
-    if (plan.access === 'tail') return `${idx} % u.pro${k}Mod`;
+    if (plan.access === 'tail') return `${idx} % u.${prefix}pro${k}Mod`;
     return idx;
   };
   const wide = (k: number) => vec === 4 && plans[k].access !== 'scalar';
-  const helpers = new Map<string, string>();
   const code = (idx: string) => {
     const stmts: string[] = [];
     let values: string[];
     if (vec === 1) {
       const memo = new Map<Expr, string>();
-      values = p.exprs.map(e => emitExpr(e, k => `in${k}[${index(k, idx)}]`, helpers, stmts, memo));
+      values = p.exprs.map(e => emitExpr(e, k => `${prefix}in${k}[${index(k, idx)}]`, helpers, stmts, memo));
     } else {
-      p.inputs.forEach((_, k) => stmts.push(`let pl${k} = in${k}[${index(k, idx)}];`));
+      p.inputs.forEach((_, k) => stmts.push(`let ${prefix}pl${k} = ${prefix}in${k}[${index(k, idx)}];`));
       const lanes = LANES.map(lane => {
         const memo = new Map<Expr, string>();
-        return p.exprs.map(e => emitExpr(e, k => (wide(k) ? `pl${k}.${lane}` : `pl${k}`), helpers, stmts, memo));
+        return p.exprs.map(e => emitExpr(e, k => (wide(k) ? `${prefix}pl${k}.${lane}` : `${prefix}pl${k}`), helpers, stmts, memo));
       });
       values = p.exprs.map((e, j) => `vec4<${e.type}>(${lanes.map(l => l[j]).join(', ')})`);
     }
@@ -400,7 +401,7 @@ export function prologueInline(p: ReadPrologues, vec: 1|4):
   // Generating once fills `helpers`.
   code('i');
   return {
-    inputs: p.inputs.map((inp, k) => ({name: `in${k}`, type: inp.type, vec4: wide(k)})),
+    inputs: p.inputs.map((inp, k) => ({name: `${prefix}in${k}`, type: inp.type, vec4: wide(k)})),
     helpers: [...helpers.values()].join('\n'),
     uniforms,
     code,

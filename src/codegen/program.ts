@@ -37,6 +37,40 @@ export interface Program {
    * what the one before wrote in the outputs (bound read_write; WebGPU orders the dispatches).
    */
   repeat?: {count: number; uniform: string};
+  /** A concatenation's columns (kernels/Concat.ts): fusion may compute its inputs in it. */
+  concat?: ConcatHook;
+  /** A strided copy (kernels/Slice.ts): an elementwise reader may read its source through the view. */
+  stridedView?: StridedView;
+  /**
+   * Run as these dispatches in order instead of one of the program's own (its `shader` is then
+   * never built): each binds the node's outputs and the node inputs numbered in `inputs`. A
+   * concatenation of more inputs than one dispatch may bind fills its output's columns part by part.
+   */
+  parts?: ProgramPart[];
+}
+
+export interface ProgramPart {
+  program: Program;
+  inputs: number[];
+}
+
+/**
+ * A concatenation of 2-D views [outer, inners[k]] of its inputs along axis 1, in order: input k
+ * fills columns Σ inners[<k] … of the output [outer, Σ inners].
+ */
+export interface ConcatHook {
+  outer: number;
+  inners: number[];
+}
+
+/**
+ * out[i] = in[offset + Σ c_d·strides[d]] over the coordinates c of `shape` (row-major, of the
+ * output's size): a view of the input that a reader can index instead of a copy.
+ */
+export interface StridedView {
+  shape: number[];
+  strides: number[];
+  offset: number;
 }
 
 /** How a reduction reads its one input, and the same program reading an expression instead. */

@@ -14,28 +14,17 @@ import {Uniform, WgslScalar} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
 import {FusionLimits, groupName, inputTable, rebuild, sameShape} from './elementwise_chains.js';
+import {namesOf, PassResult, rewriteNodes} from './rewrite.js';
 
-export interface EpilogueResult {
-  nodes: Node[];
-  needed: boolean[];
-  /** Elementwise kernels now applied in a GEMM's or pooling program's epilogue (each a dispatch saved). */
-  absorbed: number;
-}
-
-export function fuseEpilogues(nodes: Node[], needed: boolean[], limits: FusionLimits): EpilogueResult {
-  const out = [...nodes];
-  const gone = new Set<Node>();
-  let absorbed = 0;
-  for (let i = 0; i < out.length; ++i) {
-    if (!needed[i] || !out[i].program.elementwise) continue;
-    const merged = absorbIntoEpilogue(out[i], limits);
-    if (!merged) continue;
-    gone.add(merged.producer);
-    out[i] = merged.node;
-    absorbed++;
-  }
-  const keep = out.map(n => !gone.has(n));
-  return {nodes: out.filter((_, i) => keep[i]), needed: needed.filter((_, i) => keep[i]), absorbed};
+/**
+ * Elementwise readers applied in a GEMM's or pooling program's epilogue: `absorbed` counts them
+ * (each a dispatch saved).
+ */
+export function fuseEpilogues(nodes: Node[], needed: boolean[], limits: FusionLimits): PassResult {
+  return rewriteNodes(nodes, needed, n => n.program.elementwise !== undefined, reader => {
+    const merged = absorbIntoEpilogue(reader, limits);
+    return merged && {node: merged.node, absorbed: [merged.producer], saved: 1};
+  });
 }
 
 /** How `shape` (an input of a reader of output shape `outShape`) is read at element (m, n). */
@@ -101,7 +90,7 @@ function withEpilogue(reader: Node, data: TensorData, producer: Node, n: number,
     expr, outType: desc.outType as WgslScalar, uniforms,
     inputs: inputs.map((inp, j) => ({type: inp.type, load: loads[j]})),
   });
-  const names = [...(producer.fusedNames ?? [producer.program.name]), ...(reader.fusedNames ?? [reader.program.name])];
+  const names = [...namesOf(producer), ...namesOf(reader)];
   return {
     program: {...program, name: groupName(names)},
     inputs: [...producer.inputs, ...datas],

@@ -5,10 +5,12 @@ import {BackendValues, DataType, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {Program} from '../codegen/program.js';
 import {flags} from '../flags.js';
+import {fuseConcatProducers} from '../fusion/concat_producers.js';
 import {fuseElementwiseChains} from '../fusion/elementwise_chains.js';
 import {fuseEpilogues} from '../fusion/epilogues.js';
 import {fuseSiblingReductions} from '../fusion/sibling_reductions.js';
 import {fuseSiblings} from '../fusion/siblings.js';
+import {fuseSliceViews} from '../fusion/slice_views.js';
 import {Binding, Encoding, Runtime} from '../runtime/runtime.js';
 import {planFlushMemory, reservedBytes} from '../memory/arena.js';
 import {rematerialize} from '../memory/rematerialize.js';
@@ -154,13 +156,15 @@ export class Graph {
       let groups = 0, absorbed = 0;
       if (flags.fusion) {
         const fused = fuseElementwiseChains(nodes, needed, this.fusionLimits);
-        const epilogues = fuseEpilogues(fused.nodes, fused.needed, this.fusionLimits);
+        const views = fuseSliceViews(fused.nodes, fused.needed, this.fusionLimits);
+        const concats = fuseConcatProducers(views.nodes, views.needed, this.fusionLimits);
+        const epilogues = fuseEpilogues(concats.nodes, concats.needed, this.fusionLimits);
         const siblings = fuseSiblings(epilogues.nodes, epilogues.needed, this.fusionLimits);
         const reductions = fuseSiblingReductions(siblings.nodes, siblings.needed, this.fusionLimits);
         nodes = reductions.nodes;
         needed = reductions.needed;
         groups = nodes.filter(n => (n.fusedFrom ?? 1) > 1).length;
-        absorbed = fused.absorbed + epilogues.absorbed + siblings.joined + reductions.joined;
+        absorbed = fused.absorbed + views.absorbed + concats.absorbed + epilogues.absorbed + siblings.joined + reductions.joined;
       }
       if (key) {
         plan = planOf(segment, key, nodes, needed, groups, absorbed);
@@ -188,7 +192,7 @@ export class Graph {
       const node = nodes[i];
       if (needed[i]) {
         this.encode(node, encoding);
-        record.dispatches += node.program.repeat?.count ?? 1;
+        record.dispatches += node.program.parts?.length ?? node.program.repeat?.count ?? 1;
       } else {
         stats.nodesSkipped++;
         record.skipped++;
@@ -276,7 +280,12 @@ export class Graph {
       return this.binding(o);
     });
     const inputs = node.inputs.map(d => (d.buffer ? this.binding(d) : this.whole(this.runtime.emptyBuffer)));
-    encoding.dispatch(node.program, outputs, inputs);
+    const parts = node.program.parts;
+    if (!parts) {
+      encoding.dispatch(node.program, outputs, inputs);
+      return;
+    }
+    for (const part of parts) encoding.dispatch(part.program, outputs, part.inputs.map(k => inputs[k]));
   }
 
   private binding(d: TensorData): Binding {

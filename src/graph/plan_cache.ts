@@ -126,6 +126,19 @@ function writeKey(nodes: Node[], context: string, f: Float64Array): SegmentKey|n
       f[n++] = uniforms.length;
       for (let k = 0; k < uniforms.length; ++k) f[n++] = uniforms[k].value;
     }
+    // A concatenation's columns: fusion bakes them into the program computing its inputs in it.
+    const concat = p.concat;
+    if (concat) {
+      f[n++] = concat.outer;
+      n = putShape(f, n, concat.inners);
+    }
+    // A strided copy's map: fusion bakes it into a reader that reads through it.
+    const view = p.stridedView;
+    if (view) {
+      f[n++] = view.offset;
+      n = putShape(f, n, view.shape);
+      n = putShape(f, n, view.strides);
+    }
     if (e) {
       n = putShape(f, n, e.outShape);
       f[n++] = e.inputs.length;
