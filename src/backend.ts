@@ -251,6 +251,8 @@ export class MpsgpuBackend extends KernelBackend {
   private segmentBudget = -1;
   /** Segments flushed by the ramp since the last explicit flush. */
   private rampSegments = 0;
+  /** Submissions made before the ramp restarted (the in-flight cap counts only later ones). */
+  private rampSubmitted = 0;
 
   private afterRecord() {
     if (flags.eager) {
@@ -261,6 +263,7 @@ export class MpsgpuBackend extends KernelBackend {
     if (this.segmentBudget < 0) {
       this.segmentBudget = flags.flushFirst || threshold;
       this.rampSegments = 0;
+      this.rampSubmitted = this.runtime.submitted;
     }
     const pending = this.graph.numPending;
     // The ramp cuts only segments without elementwise nodes: those may still fuse with what
@@ -280,7 +283,15 @@ export class MpsgpuBackend extends KernelBackend {
     // Whether to cut is decided only where the fill reaches a whole number: cut anywhere (when a
     // submission completes), the segments of a repeated step would differ every time, each a new
     // plan with new pipelines. So they take one of 4 shapes.
-    if (this.runtime.numInFlight < flags.maxInFlight || fill >= 4) {
+    //
+    // Only this run's own submissions count (those since the ramp restarted, at the last read or
+    // explicit flush). The work a read leaves pending is submitted after the read's copy, and
+    // whether it is seen completed before the next step starts recording depends on the GPU's speed:
+    // counting it made the cuts, and so the plans and arenas, of some steps differ (InceptionV3 on
+    // the H200: 12 flushes instead of 13 now and then, each new plan's arenas allocated anew). It is
+    // one submission at most (the read waited for everything before its copy).
+    const inFlight = Math.min(this.runtime.numInFlight, this.runtime.submitted - this.rampSubmitted);
+    if (inFlight < flags.maxInFlight || fill >= 4) {
       this.flushGraph();
     } else {
       this.cutAtFill = Math.floor(fill) + 1;
