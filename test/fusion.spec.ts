@@ -3,6 +3,7 @@
 // run's numbers (and tfjs-backend-cpu's).
 import * as tf from '@tensorflow/tfjs-core';
 
+import {composeViews, stridesOver} from '../src/fusion/slice_views.js';
 import {mpsgpu} from '../src/index.js';
 import {bytesInGpu, expectClose, expectMatchesCpu, randomValues, withFlags} from './util.js';
 
@@ -513,6 +514,19 @@ describe('fusion: producers of a concatenation write into its columns', () => {
     tf.dispose(xs);
   });
 
+  it('a nested concatenation (Inception\'s mixed 9 and 10) is one with its reader', async () => {
+    const xs = branchesOf([8, 4, 4, 12, 16], 120);
+    // Unfused: four elementwise kernels, two inner concatenations and the outer one.
+    const fn = () => tf.concat([xs[0].relu(), tf.concat([xs[1].relu(), xs[2].abs()], 3), tf.concat([xs[3].relu(), xs[4]], 3)], 3);
+    const run = await expectFused(fn, 6, 'nested');
+    expect(run.dispatches).toBe(1);
+    // Odd widths inside a vec4-wide outer one: the inner concatenation stays its own.
+    const ys = branchesOf([3, 5, 8], 125);
+    const odd = await expectFused(() => tf.concat([tf.concat([ys[0].relu(), ys[1].relu()], 3), ys[2].relu()], 3), 3, 'odd inner widths');
+    expect(odd.dispatches).toBe(2);
+    tf.dispose([...xs, ...ys]);
+  });
+
   it('int32 and bool branches keep their types', async () => {
     const a = tf.tensor2d([1, -2, 3, 4, 5, -6], [2, 3], 'int32'), b = tf.tensor2d([7, 8, -9, 10], [2, 2], 'int32');
     await expectFused(() => tf.concat([a.abs(), b.mul(b)], 1), 2, 'int32');
@@ -557,6 +571,32 @@ describe('fusion: elementwise readers of slices read through the view', () => {
     const run = await expectFused(fn, 6, 'split of dy');
     expect(run.dispatches).toBe(3);
     tf.dispose([dy, ...xs]);
+  });
+
+  it('a slice of a slice (nested concatenations), and a slice two kernels read', async () => {
+    const dy = t([2, 5, 3, 24], 160), xs = branchesOf([4, 12, 8], 161);
+    const fn = () => {
+      const [a, rest] = tf.split(dy, [4, 20], 3);
+      const [b, c] = tf.split(rest, [12, 8], 3);
+      return [a.mul(xs[0].step()), b.mul(xs[1].step()), c.mul(xs[2].step()), c.add(1)];
+    };
+    // Unfused: 4 copies, 3 steps, 3 products and an add. Fused: each step in its product, every
+    // copy read through (composed) views, and c's two readers share a dispatch (siblings).
+    const run = await expectFused(fn, 8, 'nested slices');
+    expect(run.dispatches).toBe(3);
+    tf.dispose([dy, ...xs]);
+  });
+
+  it('views compose only where no coordinate carries over', () => {
+    // [6, 10] at offset 2 with row stride 16: a [3, 4] window read with strides [20, 1] from 5.
+    const view = {shape: [6, 10], strides: [16, 1], offset: 2};
+    expect(composeViews([20, 1], 5, [3, 4], view)).toEqual({strides: [32, 1], offset: 2 + 5});
+    // Columns 5 … 8 of rows 0, 2, 4 of the copy; columns 8 … 11 would carry into the next row.
+    expect(composeViews([20, 1], 8, [3, 4], view)).toBeNull();
+    // A stride that is no multiple of a row, past one row.
+    expect(composeViews([15, 1], 0, [2, 4], view)).toBeNull();
+    expect(stridesOver(view, [2, 3, 5, 2])).toEqual([48, 16, 2, 1]);
+    expect(stridesOver(view, [4, 15])).toBeNull();
   });
 
   it('transposes, broadcasts and slices of other layouts; a slice that is kept or read elsewhere stays', async () => {

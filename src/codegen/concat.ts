@@ -23,6 +23,11 @@ export function copyBranch(start: number, inner: number, shape: number[], type: 
   return {start, inner, values: {expr: {kind: 'input', index: 0, type}, inputs: [{shape, type}], shape, uniforms: []}};
 }
 
+/** Whether `b` copies its one input (its values are that input, as read). */
+export function isCopy(b: ConcatBranch): boolean {
+  return b.values.expr.kind === 'input' && b.values.inputs.length === 1 && b.values.uniforms.length === 0;
+}
+
 /** Whether every branch can be computed four columns at a time (vec4 loads and stores). */
 export function concatVec4Able(outer: number, total: number, inners: number[]): boolean {
   return total % 4 === 0 && inners.every(n => n % 4 === 0) && outer * total >= 16;
@@ -101,7 +106,7 @@ export function concatProgram(name: string, outer: number, total: number, branch
     groups[groups.length - 1].push(b);
     count += k;
   }
-  const hook = {outer, inners: branches.map(b => b.inner)};
+  const hook = {outer, inners: branches.map(b => b.inner), branches};
   if (groups.length === 1) return {...concatBranchesProgram(name, outer, total, branches, outType, vec), concat: hook};
   let next = 0;
   const parts: ProgramPart[] = groups.map(group => {

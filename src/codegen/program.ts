@@ -1,4 +1,5 @@
 // A program is one compute dispatch: its shader (built once per key), its uniforms and its grid.
+import type {ConcatBranch} from './concat.js';
 import type {ElementwiseInput, Expr, ExtraOutput, ReadPrologue, ReadPrologues} from './elementwise.js';
 import {ShaderSpec, Uniform, WgslScalar} from './shader.js';
 
@@ -55,12 +56,13 @@ export interface ProgramPart {
 }
 
 /**
- * A concatenation of 2-D views [outer, inners[k]] of its inputs along axis 1, in order: input k
- * fills columns Σ inners[<k] … of the output [outer, Σ inners].
+ * A concatenation into [outer, Σ inners]: its branches in column order, each reading its own
+ * inputs, which are the node's in order (a recorded Concat: each branch a copy of one input).
  */
 export interface ConcatHook {
   outer: number;
   inners: number[];
+  branches: ConcatBranch[];
 }
 
 /**
