@@ -8,10 +8,13 @@
 // three for the GPU machine).
 //
 //   npm run bench:kernels -- [--backends mpsgpu,webgpu] [--filter REGEXP] [--reps N] [--inner K]
-//                            [--budget S] [--quick] [--json out.json] [--list cases.json]
-//                            [--flags MPSGPU_FLAG=VALUE,…]
+//                            [--budget S] [--min-reps M] [--interleave auto|on|off] [--quick] [--json out.json]
+//                            [--list cases.json] [--flags MPSGPU_FLAG=VALUE,…]
 //   (defaults: 10 reps × K = 5 executions, at most about S = 2 s of timed work per kernel and
-//    backend; --quick: 5 reps × K = 2)
+//    backend, at least M = 3 reps, K grown until a rep lasts ~50 ms; --quick: 9 reps × K = 1, K
+//    grown to ~25 ms: more, shorter rounds for the same time, so that a round's two reps see
+//    nearly the same load on a busy lavapipe machine. For a close case on a loaded machine,
+//    e.g. --reps 15 --min-reps 15: 15 rounds whatever the budget)
 //
 // --filter is a case-insensitive regular expression matched against "group kernel name"
 // (groups: ref, mnist, fitnet, inception, odd, stride, dilation, batch1, depthwise, matmul, misc).
@@ -27,15 +30,26 @@
 // for lavapipe. A backend that has no kernel registered for a case shows '—'.
 //
 // Timing method. Both backends are asynchronous (mpsgpu even records lazily and computes at a
-// flush), so timing one call measures only the recording. Per kernel and backend: inputs are
-// created once; 2 warm-up executions compile the pipelines (the second one timed alone to size the
-// run); then each of the N reps is
+// flush), so timing one call measures only the recording. Per kernel, each backend gets its own
+// inputs (created once), 2 warm-up executions that compile the pipelines, ~100 ms of executions to
+// raise the clocks, and one more execution timed alone to size its K; then the backends' reps are
+// **interleaved**: round i runs one rep on each backend (mpsgpu then webgpu in even rounds, webgpu
+// then mpsgpu in odd ones), so that load from other processes on the machine (lavapipe runs
+// shaders on the same CPU cores) hits both alike instead of one backend's whole block. That is on
+// CPU adapters (--interleave auto, the default); on a GPU, each backend runs its reps in a block of
+// its own, with its own K, and the ratio is that of the medians (see main for why). Each rep is
 //   sync; t0; K back-to-back executions (each in tf.tidy, every result kept alive); sync; t1
-// and gives (t1 - t0) / K ms; the table shows the median over the reps. Where N × K executions
-// would take longer than the budget, K and then N shrink (to no less than 1 and 3); the JSON
-// records the reps and K used. "sync" submits all recorded work and waits for the GPU to finish
-// it, without reading a tensor back (a readback would add a copy, a staging buffer and, on
-// mpsgpu, nothing else the op needs):
+// and gives (t1 - t0) / K ms. The table's times are each backend's median over its reps; its
+// ratio webgpu ÷ mpsgpu (and the JSON's `ratio`) is the **median of the per-round ratios**
+// (webgpu's rep ÷ mpsgpu's rep of the same round), with their quartiles in `ratioQuartiles` and
+// on stderr: a round's two reps see nearly the same load, so this ratio drifts far less than the
+// ratio of two medians taken minutes apart (`results.webgpu / results.mpsgpu`). K grows per backend until a rep lasts ~50 ms (--quick: ~25 ms); where
+// N × K executions would take longer than the budget, K and then N shrink (N to no less than
+// --min-reps, 3 by default); interleaved, all backends of a case run the same K (the largest any
+// of them asked for) and N (trimmed to fit the slowest backend in the budget), so that their reps
+// amortize the sync alike and pair up; the JSON records the reps, K and every rep's time (runs). "sync" submits all recorded
+// work and waits for the GPU to finish it, without reading a tensor back (a readback would add a
+// copy, a staging buffer and, on mpsgpu, nothing else the op needs):
 //   mpsgpu: `await mpsgpu.sync()` (flush + wait for the queue);
 //   webgpu: end its compute pass and submit its command encoder as its own read() does, then
 //           `await backend.queue.onSubmittedWorkDone()`.
@@ -58,6 +72,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
 import fs from 'fs';
 
+import {isCpuAdapter} from '../src/device.js';
 import {mpsgpu} from '../src/node.js';
 
 interface Options {
@@ -68,6 +83,12 @@ interface Options {
   /** --inner given: K as given (no growing to amortize the sync). */
   innerFixed: boolean;
   budget: number;
+  /** --min-reps N: the budget never trims the reps below N (default 3). */
+  minReps: number;
+  /** --interleave: alternate the backends' reps (on), time each in its own block (off), or auto. */
+  interleave: 'auto'|'on'|'off';
+  /** The length K grows a rep to (ms): 50, --quick 25. */
+  repMs: number;
   quick: boolean;
   json: string;
   list: string;
@@ -76,7 +97,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = {backends: ['mpsgpu', 'webgpu'], filter: '', reps: 0, inner: 0, innerFixed: false, budget: 2, quick: false, json: '', list: '', flags: {}};
+  const opts: Options = {backends: ['mpsgpu', 'webgpu'], filter: '', reps: 0, inner: 0, innerFixed: false, budget: 2, minReps: 3, interleave: 'auto', repMs: 50, quick: false, json: '', list: '', flags: {}};
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     const need = () => {
@@ -90,6 +111,13 @@ function parseArgs(argv: string[]): Options {
       case '--reps': opts.reps = Number(need()); break;
       case '--inner': opts.inner = Number(need()); opts.innerFixed = true; break;
       case '--budget': opts.budget = Number(need()); break;
+      case '--min-reps': opts.minReps = Number(need()); break;
+      case '--interleave': {
+        const v = need();
+        if (v !== 'auto' && v !== 'on' && v !== 'off') throw new Error(`--interleave takes auto, on or off, not ${v}`);
+        opts.interleave = v;
+        break;
+      }
       case '--quick': opts.quick = true; break;
       case '--json': opts.json = need(); break;
       case '--list': opts.list = need(); break;
@@ -102,8 +130,10 @@ function parseArgs(argv: string[]): Options {
       default: throw new Error(`unknown option ${argv[i]}`);
     }
   }
-  if (!opts.reps) opts.reps = opts.quick ? 5 : 10;
-  if (!opts.inner) opts.inner = opts.quick ? 2 : 5;
+  if (!opts.reps) opts.reps = opts.quick ? 9 : 10;
+  if (!opts.inner) opts.inner = opts.quick ? 1 : 5;
+  opts.repMs = opts.quick ? 25 : 50;
+  opts.reps = Math.max(opts.reps, opts.minReps);
   return opts;
 }
 
@@ -465,7 +495,7 @@ function median(xs: number[]): number {
  * the work to the queue (mpsgpu: the flush that encodes it; webgpu: ending the pass and submitting)
  * — where a backend's small kernels are bound by JavaScript and Dawn rather than by the GPU.
  */
-interface Timing {ms: number; recordMs: number; submitMs: number; reps: number; inner: number; gpu?: GpuTime}
+interface Timing {ms: number; recordMs: number; submitMs: number; reps: number; inner: number; gpu?: GpuTime; times: number[]}
 
 /** mpsgpu's GPU time per execution from timestamp queries (MPSGPU_KERNEL_TIMING), by program. */
 interface GpuTime {ms: number; programs: Record<string, number>}
@@ -496,66 +526,190 @@ async function timeOnGpu(c: CaseSpec, inputs: tf.Tensor[], inner: number): Promi
   }
 }
 
-async function timeCase(c: CaseSpec, opts: Options): Promise<Timing> {
-  const backend = tf.getBackend();
-  const before = tf.memory().numTensors;
+// One backend's state while a case runs: its own inputs (a tensor lives on the backend that made
+// it; running on another would copy it over), K, and the times of its reps so far.
+interface Runner {
+  name: string;
+  inputs: tf.Tensor[];
+  /** The fastest of two timed single executions (ms): sizes K and the reps. */
+  once: number;
+  inner: number;
+  /** Reps the budget allows this backend (before the backends agree on one count). */
+  reps: number;
+  times: number[];
+  recordTimes: number[];
+  submitTimes: number[];
+}
+
+// Makes `name` the active backend (cheap once initialized: tfjs-core only swaps the instance).
+async function activate(name: string): Promise<void> {
+  if (tf.getBackend() !== name && !(await tf.setBackend(name))) throw new Error(`backend ${name} did not initialize`);
+}
+
+// Inputs, warm-up (compiles), ~100 ms ramp, and K and the reps sized for this backend.
+async function prepare(c: CaseSpec, name: string, opts: Options): Promise<Runner> {
+  await activate(name);
   const inputs = tf.tidy(() => setup(c));
-  const times: number[] = [], recordTimes: number[] = [], submitTimes: number[] = [];
-  let reps = opts.reps, inner = opts.inner;
-  let gpu: GpuTime|undefined;
+  const r: Runner = {name, inputs, once: Infinity, inner: opts.inner, reps: opts.reps, times: [], recordTimes: [], submitTimes: []};
   try {
     // Warm-up: compile. The result stays alive until after the sync: mpsgpu skips work whose
     // results die unread, so a disposed warm-up result would compile nothing.
     const cold = tf.tidy(() => run(c, inputs));
-    await sync(backend);
+    await sync(name);
     tf.dispose(cold);
     // Keep the GPU busy ~100 ms first so its clocks are up (the first config after an idle gap
     // measured up to 1.5× slower on the H200), bounded by a tenth of the budget.
+    // Each of its executions is timed too: the fastest sizes the run with the two below (a single
+    // slow one, from a burst of load on the machine, would otherwise leave K at 1).
     const rampStart = performance.now();
     while (performance.now() - rampStart < Math.min(100, opts.budget * 100)) {
+      const t0 = performance.now();
       const ramp = tf.tidy(() => run(c, inputs));
-      await sync(backend);
+      await sync(name);
+      r.once = Math.min(r.once, performance.now() - t0);
       tf.dispose(ramp);
     }
-    // One timed execution sizes the run: K grows until a rep lasts ~50 ms (at most 100), so the
+    // One timed execution sizes the run: K grows until a rep lasts ~50 ms (--quick: 25; at most 100), so the
     // sync's own latency (event polling in Node) is amortized; then the budget trims K and reps.
-    let once = Infinity;
     for (let i = 0; i < 2; i++) {
       const t0 = performance.now();
       const warm = tf.tidy(() => run(c, inputs));
-      await sync(backend);
-      once = Math.min(once, performance.now() - t0);
+      await sync(name);
+      r.once = Math.min(r.once, performance.now() - t0);
       tf.dispose(warm);
     }
-    // Results of a rep stay alive until its sync: at most ~4 GB of them.
-    const outBytes = 4 * c.outputs.reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
-    const maxByMemory = Math.max(1, Math.floor(4e9 / Math.max(outBytes, 1)));
-    if (!opts.innerFixed) inner = Math.max(inner, Math.min(100, maxByMemory, Math.ceil(50 / Math.max(once, 1e-3))));
-    const budgetMs = opts.budget * 1000;
-    while (inner > 1 && reps * inner * once > budgetMs) inner--;
-    while (reps > 3 && reps * inner * once > budgetMs) reps--;
-    for (let r = 0; r < reps; r++) {
-      const start = performance.now();
-      const results: tf.TensorContainer[] = [];
-      for (let k = 0; k < inner; k++) results.push(tf.tidy(() => run(c, inputs)));
-      const recorded = performance.now();
-      submit(backend);
-      const submitted = performance.now();
-      await sync(backend);
-      times.push((performance.now() - start) / inner);
-      recordTimes.push((recorded - start) / inner);
-      submitTimes.push((submitted - recorded) / inner);
-      tf.dispose(results);
-    }
-    if (backend === 'mpsgpu') gpu = await timeOnGpu(c, inputs, inner);
-  } finally {
+  } catch (e) {
     tf.dispose(inputs);
-    await sync(backend);
-    await trimPool(backend);
+    throw e;
+  }
+  // Results of a rep stay alive until its sync: at most ~4 GB of them.
+  const outBytes = 4 * c.outputs.reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+  const maxByMemory = Math.max(1, Math.floor(4e9 / Math.max(outBytes, 1)));
+  if (!opts.innerFixed) r.inner = Math.max(r.inner, Math.min(100, maxByMemory, Math.ceil(opts.repMs / Math.max(r.once, 1e-3))));
+  const budgetMs = opts.budget * 1000;
+  while (r.inner > 1 && r.reps * r.inner * r.once > budgetMs) r.inner--;
+  while (r.reps > opts.minReps && r.reps * r.inner * r.once > budgetMs) r.reps--;
+  return r;
+}
+
+// One rep on `r`'s backend: sync; t0; K back-to-back executions; submit; sync; t1.
+async function timeRep(c: CaseSpec, r: Runner): Promise<void> {
+  await activate(r.name);
+  const start = performance.now();
+  const results: tf.TensorContainer[] = [];
+  for (let k = 0; k < r.inner; k++) results.push(tf.tidy(() => run(c, r.inputs)));
+  const recorded = performance.now();
+  submit(r.name);
+  const submitted = performance.now();
+  await sync(r.name);
+  r.times.push((performance.now() - start) / r.inner);
+  r.recordTimes.push((recorded - start) / r.inner);
+  r.submitTimes.push((submitted - recorded) / r.inner);
+  tf.dispose(results);
+}
+
+// Inputs disposed, queue drained, pool emptied (so that the full-size run does not pile up every
+// buffer size it met).
+async function release(r: Runner): Promise<void> {
+  await activate(r.name);
+  tf.dispose(r.inputs);
+  await sync(r.name);
+  await trimPool(r.name);
+}
+
+/**
+ * Times case `c` on every backend in `names` (each has the kernel), rep by rep in turn (see the
+ * header): the order within a round alternates, so neither backend always runs right after the
+ * other. A backend that throws is reported as failed and the others go on.
+ */
+async function timeCase(c: CaseSpec, names: string[], opts: Options, interleaved: boolean): Promise<Record<string, Timing | Error>> {
+  const out: Record<string, Timing | Error> = {};
+  const runners: Runner[] = [];
+  const before = tf.memory().numTensors;
+  try {
+    for (const name of names) {
+      try {
+        runners.push(await prepare(c, name, opts));
+      } catch (e) {
+        out[name] = e as Error;
+      }
+    }
+    // One K and one rep count for all, so that every backend's reps span the same stretch of the
+    // machine's load and amortize the sync alike: the largest K any backend asked for (each sized
+    // its own to ~repMs), trimmed, then the reps, until the slowest backend fits the budget.
+    let reps = Math.min(...runners.map(r => r.reps));
+    if (!interleaved) {
+      // Blocks: each backend all its reps in turn, with its own K and rep count.
+      for (const r of runners) {
+        for (let i = 0; i < r.reps && !(out[r.name] instanceof Error); i++) {
+          try {
+            await timeRep(c, r);
+          } catch (e) {
+            out[r.name] = e as Error;
+          }
+        }
+      }
+      reps = 0;
+    } else if (runners.length > 1 && !opts.innerFixed) {
+      const slowest = Math.max(...runners.map(r => r.once)), budgetMs = opts.budget * 1000;
+      let inner = Math.max(...runners.map(r => r.inner));
+      reps = opts.reps;
+      while (inner > 1 && reps * inner * slowest > budgetMs) inner--;
+      while (reps > opts.minReps && reps * inner * slowest > budgetMs) reps--;
+      for (const r of runners) r.inner = inner;
+    }
+    let live = runners;
+    for (let i = 0; i < reps && live.length; i++) {
+      const order = i % 2 ? [...live].reverse() : live;
+      for (const r of order) {
+        try {
+          await timeRep(c, r);
+        } catch (e) {
+          out[r.name] = e as Error;
+        }
+      }
+      live = live.filter(r => !(out[r.name] instanceof Error));
+    }
+    live = live.filter(r => !(out[r.name] instanceof Error));
+    for (const r of live) {
+      let gpu: GpuTime | undefined;
+      if (r.name === 'mpsgpu') {
+        await activate(r.name);
+        gpu = await timeOnGpu(c, r.inputs, r.inner);
+      }
+      out[r.name] = {ms: median(r.times), recordMs: median(r.recordTimes), submitMs: median(r.submitTimes), reps: r.times.length,
+        inner: r.inner, gpu, times: r.times};
+    }
+  } finally {
+    for (const r of runners) await release(r);
   }
   const after = tf.memory().numTensors;
-  if (after !== before) throw new Error(`numTensors grew from ${before} to ${after}`);
-  return {ms: median(times), recordMs: median(recordTimes), submitMs: median(submitTimes), reps, inner, gpu};
+  if (after !== before) {
+    for (const name of names) if (!(out[name] instanceof Error)) out[name] = new Error(`numTensors grew from ${before} to ${after}`);
+  }
+  return out;
+}
+
+/** Blocks: the ratio of the medians, and of the quartiles (webgpu's q1 ÷ mpsgpu's q3, and q3 ÷ q1). */
+function blockRatio(webgpu: number[], mps: number[]): {ratio: number; q1: number; q3: number} | undefined {
+  if (!webgpu.length || !mps.length) return undefined;
+  const q = (v: number[], p: number) => {
+    const s = [...v].sort((a, b) => a - b), x = p * (s.length - 1), lo = Math.floor(x), hi = Math.ceil(x);
+    return s[lo] + (s[hi] - s[lo]) * (x - lo);
+  };
+  return {ratio: median(webgpu) / median(mps), q1: q(webgpu, 0.25) / q(mps, 0.75), q3: q(webgpu, 0.75) / q(mps, 0.25)};
+}
+
+/** Median and quartiles of the per-rep ratios webgpu ÷ mpsgpu (rep i of each: the same round). */
+function pairedRatio(webgpu: number[], mps: number[]): {ratio: number; q1: number; q3: number} | undefined {
+  const n = Math.min(webgpu.length, mps.length);
+  if (!n) return undefined;
+  const rs = Array.from({length: n}, (_, i) => webgpu[i] / mps[i]).sort((a, b) => a - b);
+  const at = (p: number) => {
+    const x = p * (n - 1), lo = Math.floor(x), hi = Math.ceil(x);
+    return rs[lo] + (rs[hi] - rs[lo]) * (x - lo);
+  };
+  return {ratio: median(rs), q1: at(0.25), q3: at(0.75)};
 }
 
 // TFLOP/s, or GB/s for memory-bound kernels (SI prefixes below those, 3 significant digits).
@@ -573,8 +727,14 @@ function rate(c: {flops?: number; bytes?: number}, ms: number): string {
 
 type Result = number | 'missing' | `failed: ${string}`;
 interface CaseResult extends CaseSpec {
+  /** Median time per execution (ms) over the reps, per backend. */
   results: Record<string, Result>;
-  runs: Record<string, {reps: number; inner: number; recordMs: number; submitMs: number; gpu?: GpuTime}>;
+  /** Per backend: reps, K, CPU medians, GPU time, and every rep's time per execution (ms). */
+  runs: Record<string, {reps: number; inner: number; recordMs: number; submitMs: number; gpu?: GpuTime; times: number[]}>;
+  /** The median over rounds of webgpu's rep ÷ mpsgpu's rep in the same round (> 1: mpsgpu faster). */
+  ratio?: number;
+  /** That ratio's first and third quartiles over the rounds: its spread under the machine's load. */
+  ratioQuartiles?: [number, number];
 }
 
 async function main() {
@@ -594,40 +754,58 @@ async function main() {
   await tf.setBackend('mpsgpu');
   const info = mpsgpu.device().adapterInfo;
   const adapter = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
-  console.log(`adapter: ${adapter}; ${opts.quick ? 'quick shapes; ' : ''}median of ≤ ${opts.reps} reps × ≤ ${opts.inner} executions, ≤ ${opts.budget} s per kernel and backend; ${list.length} kernels`);
+  // Interleaved on CPU adapters (the load of other processes is what moves their times); on a GPU
+  // each backend in its own block: interleaved on the H200, mpsgpu's conv2dBackpropFilter reps ran
+  // 1.3-15x longer after webgpu's (its 0.5-s reps leave the GPU busy with their buffers' release),
+  // and the slow backend's budget cut mpsgpu's K to 1, timing the sync (0.30 -> 0.65 ms).
+  const interleaved = opts.interleave === 'on' || (opts.interleave === 'auto' && isCpuAdapter(mpsgpu.device()));
+  const method = interleaved ? 'interleaved reps; ratio = median of per-round ratios' : 'each backend in its own block; ratio = ratio of medians';
+  console.log(`adapter: ${adapter}; ${opts.quick ? 'quick shapes; ' : ''}≤ ${opts.reps} (≥ ${opts.minReps}) reps × ≤ ${opts.inner} executions, ≤ ${opts.budget} s per kernel and backend; ${method}; ${list.length} kernels`);
   const results: CaseResult[] = [];
   const started = new Date().toISOString();
   const writeJson = () => {
     if (!opts.json) return;
     fs.writeFileSync(opts.json, JSON.stringify({
       adapter, date: started, ...opts,
-      method: 'median over reps of (K back-to-back executions + sync) / K, ms; K and reps shrink to fit the budget (see runs)',
+      method: interleaved
+        ? 'results: median over reps of (K back-to-back executions + sync) / K, ms; the backends\' reps alternate within each case (interleaved rounds, order alternating); ratio: median over rounds of webgpu rep ÷ mpsgpu rep; one K and rep count for all backends, shrunk to fit the budget (see runs)'
+        : 'results: median over reps of (K back-to-back executions + sync) / K, ms; each backend timed in its own block with its own K and reps, shrunk to fit the budget (see runs); ratio: webgpu median ÷ mpsgpu median',
       cases: results,
     }, null, 1));
   };
-  // Kernel by kernel, each on every backend in turn, so that a change in the machine's load
-  // affects the backends alike.
+  // Kernel by kernel; within a kernel the backends' reps alternate (timeCase), so that a change in
+  // the machine's load affects the backends alike.
   for (const c of list) {
     const r: CaseResult = {...c, results: {}, runs: {}};
     results.push(r);
+    const have: string[] = [];
     for (const name of opts.backends) {
-      if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not initialize`);
-      if (!hasKernel(c, name)) {
-        r.results[name] = 'missing';
+      await activate(name);
+      if (hasKernel(c, name)) have.push(name);
+      else r.results[name] = 'missing';
+    }
+    const timings = have.length ? await timeCase(c, have, opts, interleaved) : {};
+    for (const [name, t] of Object.entries(timings)) {
+      if (t instanceof Error) {
+        r.results[name] = `failed: ${t.message.split('\n')[0]}`;
       } else {
-        try {
-          const t = await timeCase(c, opts);
-          r.results[name] = t.ms;
-          r.runs[name] = {reps: t.reps, inner: t.inner, recordMs: t.recordMs, submitMs: t.submitMs, gpu: t.gpu};
-        } catch (e) {
-          r.results[name] = `failed: ${(e as Error).message.split('\n')[0]}`;
-        }
+        r.results[name] = t.ms;
+        r.runs[name] = {reps: t.reps, inner: t.inner, recordMs: t.recordMs, submitMs: t.submitMs, gpu: t.gpu, times: t.times};
       }
+    }
+    const m = r.runs.mpsgpu, w = r.runs.webgpu;
+    const paired = m && w ? (interleaved ? pairedRatio(w.times, m.times) : blockRatio(w.times, m.times)) : undefined;
+    if (paired) {
+      r.ratio = paired.ratio;
+      r.ratioQuartiles = [paired.q1, paired.q3];
+    }
+    for (const name of opts.backends) {
       const v = r.results[name], run = r.runs[name];
       const gpu = run?.gpu ? `; GPU ${(run.gpu.ms * 1e3).toFixed(1)} µs: ${Object.entries(run.gpu.programs).map(([p, ms]) => `${p} ${(ms * 1e3).toFixed(1)}`).join(', ')}` : '';
-      const cpu = run ? ` (CPU: record ${(run.recordMs * 1e3).toFixed(1)} µs + submit ${(run.submitMs * 1e3).toFixed(1)} µs${gpu})` : '';
+      const cpu = run ? ` (${run.reps}×${run.inner}; CPU: record ${(run.recordMs * 1e3).toFixed(1)} µs + submit ${(run.submitMs * 1e3).toFixed(1)} µs${gpu})` : '';
       console.error(`  ${name} ${c.name} | ${c.shape}: ${typeof v === 'number' ? v.toFixed(3) + ' ms' : v}${cpu}`);
     }
+    if (paired) console.error(`  webgpu ÷ mpsgpu ${c.name}: ${paired.ratio.toFixed(2)} (quartiles ${paired.q1.toFixed(2)}–${paired.q3.toFixed(2)})`);
     writeJson();
   }
   const cell = (v: Result | undefined) => typeof v === 'number' ? v.toFixed(3) : v === 'missing' ? '—' : v === undefined ? '' : 'failed';
@@ -639,7 +817,7 @@ async function main() {
   for (const r of results) {
     const row = [r.name, r.shape, ...opts.backends.map(b => cell(r.results[b]))];
     const m = r.results.mpsgpu, w = r.results.webgpu, first = r.results[opts.backends[0]];
-    if (ratioCol) row.push(typeof m === 'number' && typeof w === 'number' ? (w / m).toFixed(2) : '');
+    if (ratioCol) row.push(r.ratio !== undefined ? r.ratio.toFixed(2) : typeof m === 'number' && typeof w === 'number' ? (w / m).toFixed(2) : '');
     row.push(typeof first === 'number' ? rate(r, first) : '');
     console.log(`| ${row.join(' | ')} |`);
   }

@@ -10,13 +10,15 @@ import {AvgPool, AvgPoolAttrs, backend_util, KernelConfig, MaxPool, MaxPoolAttrs
         TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {MpsgpuBackend} from '../src/backend.js';
+import {Program} from '../src/codegen/program.js';
+import {cacheSet, deviceRecords, tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
-import {assertOutShape, assertPositive, assertRank4, Conv2DInfo, Shape4} from './conv_common.js';
+import {assertOutShape, assertPositive, assertRank4, attrKey, Conv2DInfo, Shape4} from './conv_common.js';
 import {poolEpilogueHook, poolForwardProgram} from './pool_programs.js';
 import {chunksFor, perInvocation, reduce, reduceGeometry, reduceProgram, ReduceStage, rowsGeometry} from './reduce.js';
 
-type PoolGeometry = Pick<MaxPoolAttrs, 'filterSize'|'strides'|'pad'> & {dimRoundingMode?: 'floor'|'round'|'ceil'};
+export type PoolGeometry = Pick<MaxPoolAttrs, 'filterSize'|'strides'|'pad'> & {dimRoundingMode?: 'floor'|'round'|'ceil'};
 
 export function poolInfo(kernel: string, x: TensorInfo, attrs: PoolGeometry, allowInt: boolean, xName = 'x'): Conv2DInfo {
   assertRank4(kernel, xName, x);
@@ -28,6 +30,39 @@ export function poolInfo(kernel: string, x: TensorInfo, attrs: PoolGeometry, all
   const info = backend_util.computePool2DInfo(x.shape as Shape4, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   assertOutShape(kernel, info);
   return info;
+}
+
+// ---- record caches ------------------------------------------------------------------------------
+// As the convolutions' (conv_common.ts): a training step records the same pooling on the same
+// shapes every step, and the checked info and the program are pure functions of the kernel, its
+// tensors' dtypes and shapes and its attributes. Small pools are bound by the JavaScript of each
+// call on lavapipe: MaxPoolGrad [3,7,13,5] 3×3/2 spent ~35 µs of its ~175 µs record and flush per
+// call building its two programs and their uniforms (node --cpu-prof), as much as the GPU work.
+
+/**
+ * How a pooling kernel records: its checked info and either a program, a view of x (a 1×1 window
+ * of stride 1), or a reduction over H·W (globalAsReduction). `second`: MaxPoolGrad's gradient
+ * program (`program` computes the positions it reads).
+ */
+export interface PoolRecord {
+  info: Conv2DInfo;
+  kind: 'program'|'identity'|'global';
+  program: Program|null;
+  second: Program|null;
+}
+
+/** PoolRecords by device, then by kernel, tensors and attributes (bounded with cacheSet). */
+const poolRecords = new WeakMap<object, Map<string, PoolRecord>>();
+
+/** The record `build` gives for `key` on `b`'s device; built (and checked) once per key. */
+export function poolRecord(b: MpsgpuBackend, key: string, build: () => PoolRecord): PoolRecord {
+  const records = deviceRecords(poolRecords, b.gpu);
+  return records.get(key) ?? cacheSet(records, key, build());
+}
+
+/** A pooling kernel's geometry attributes as key text. */
+export function poolAttrKey(a: PoolGeometry): string {
+  return attrKey(a.filterSize) + '|' + attrKey(a.strides) + '|' + attrKey(a.pad) + '|' + attrKey(a.dimRoundingMode);
 }
 
 function isIdentity(info: Conv2DInfo): boolean {
@@ -71,35 +106,39 @@ function globalPool(b: MpsgpuBackend, x: TensorInfo, mode: 'max'|'avg'): TensorI
   return result;
 }
 
+/** The record of MaxPool or AvgPool of `x` (checked on its first use). */
+function forwardRecord(b: MpsgpuBackend, kernel: typeof MaxPool|typeof AvgPool, x: TensorInfo, a: PoolGeometry): PoolRecord {
+  const mode = kernel === MaxPool ? 'max' : 'avg';
+  return poolRecord(b, kernel + '|' + tensorKey(x) + '|' + poolAttrKey(a), () => {
+    const info = poolInfo(kernel, x, a, mode === 'max');
+    if (isIdentity(info)) return {info, kind: 'identity', program: null, second: null};
+    if (globalAsReduction(info)) return {info, kind: 'global', program: null, second: null};
+    const isInt = x.dtype === 'int32';
+    const program = poolForwardProgram(kernel, info, mode, isInt);
+    const fusable = isInt ? program : poolEpilogueHook(program, info.inChannels, 2, e => poolForwardProgram(kernel, info, mode, false, false, e));
+    return {info, kind: 'program', program: fusable, second: null};
+  });
+}
+
+function forwardPool(b: MpsgpuBackend, kernel: typeof MaxPool|typeof AvgPool, x: TensorInfo, a: PoolGeometry): TensorInfo {
+  const r = forwardRecord(b, kernel, x, a);
+  if (r.kind === 'identity') return reshapeView(b, x, x.shape);
+  if (r.kind === 'global') return globalPool(b, x, kernel === MaxPool ? 'max' : 'avg');
+  return b.runProgram(r.program!, [x], r.info.outShape, x.dtype);
+}
+
 export const maxPoolConfig: KernelConfig = {
   kernelName: MaxPool,
   backendName: 'mpsgpu',
-  kernelFunc: ({inputs, backend, attrs}) => {
-    const b = mpsgpuBackend(backend);
-    const {x} = inputs as {x: TensorInfo};
-    const info = poolInfo(MaxPool, x, attrs as unknown as MaxPoolAttrs, true);
-    if (isIdentity(info)) return reshapeView(b, x, x.shape);
-    if (globalAsReduction(info)) return globalPool(b, x, 'max');
-    const isInt = x.dtype === 'int32';
-    const program = poolForwardProgram(MaxPool, info, 'max', isInt);
-    const fusable = isInt ? program : poolEpilogueHook(program, info.inChannels, 2, e => poolForwardProgram(MaxPool, info, 'max', false, false, e));
-    return b.runProgram(fusable, [x], info.outShape, x.dtype);
-  },
+  kernelFunc: ({inputs, backend, attrs}) =>
+    forwardPool(mpsgpuBackend(backend), MaxPool, (inputs as {x: TensorInfo}).x, attrs as unknown as MaxPoolAttrs),
 };
 
 export const avgPoolConfig: KernelConfig = {
   kernelName: AvgPool,
   backendName: 'mpsgpu',
-  kernelFunc: ({inputs, backend, attrs}) => {
-    const b = mpsgpuBackend(backend);
-    const {x} = inputs as {x: TensorInfo};
-    const info = poolInfo(AvgPool, x, attrs as unknown as AvgPoolAttrs, false);
-    if (isIdentity(info)) return reshapeView(b, x, x.shape);
-    if (globalAsReduction(info)) return globalPool(b, x, 'avg');
-    const program = poolEpilogueHook(poolForwardProgram(AvgPool, info, 'avg', false), info.inChannels, 2,
-                                     e => poolForwardProgram(AvgPool, info, 'avg', false, false, e));
-    return b.runProgram(program, [x], info.outShape, 'float32');
-  },
+  kernelFunc: ({inputs, backend, attrs}) =>
+    forwardPool(mpsgpuBackend(backend), AvgPool, (inputs as {x: TensorInfo}).x, attrs as unknown as AvgPoolAttrs),
 };
 
 export const maxPoolWithArgmaxConfig: KernelConfig = {

@@ -242,11 +242,13 @@ const each = (n: number, f: (i: number) => string, sep = '\n  ') => Array.from({
  * windows covering any of them, and each pixel adds what covers it. On lavapipe, against one pixel
  * per invocation (and i32 index splitting): AvgPoolGrad [3,7,13,5] 3×3/2 1.4-1.7× as fast, its
  * [32,56,56,64] and MaxPoolGrad's about 2× and 1.5×.
- * (Finding each covering window's maximum here instead, in one dispatch with no positions tensor,
- * measured on lavapipe: 3× slower for 3×3 windows of stride 2, 1.4× slower for 2×2 of stride 2,
- * no faster for a 1365-element input.)
+ * 'maxInline': inputs dy, x (float32); finds each covering window's maximum here (the same loop and
+ * rule as the positions pass), in one dispatch with no positions tensor. It reads about ⌈f/s⌉²·f²
+ * inputs per dx pixel instead of f²/s² + 2⌈f/s⌉², so it is for small inputs only, where the second
+ * dispatch costs more than the work (see kernels/pool_grad.ts: measured on lavapipe 3× slower for
+ * 3×3 windows of stride 2 on large inputs, 1.4× for 2×2 of stride 2).
  */
-export function poolGradProgram(name: string, info: Conv2DInfo, mode: 'max'|'avg', dy: {shape: number[]}, epi?: PoolEpilogue): Program {
+export function poolGradProgram(name: string, info: Conv2DInfo, mode: 'max'|'maxInline'|'avg', dy: {shape: number[]}, epi?: PoolEpilogue): Program {
   const vec = poolVecWidth(info.inChannels);
   const e = epilogueStore(epi, vec, 'f32');
   const cols = COLS;
@@ -267,14 +269,21 @@ export function poolGradProgram(name: string, info: Conv2DInfo, mode: 'max'|'avg
   const shader = (): ShaderSpec => {
     // Column c0 + i is in window yc (columns yc·sW - padLeft + [0, effW)) iff 0 <= k + i < effW;
     // the maximum's position is inside its window, so 'max' needs no such test.
+    const [init, update] = argmaxParts('f32', vec, 'xr * u.inW + xc');
     const tap = mode === 'max'
       ? `let p = pos[posRow + yc * u.Cv];
       ${each(cols, i => `acc${i} = acc${i} + select(${T}(0.0), g, p == ${I}(here + ${i}));`, '\n      ')}`
+      : mode === 'maxInline'
+      ? `let cC = yc * u.sW - u.padLeft;
+      ${init}
+      ${windowLoop(update)}
+      ${each(cols, i => `acc${i} = acc${i} + select(${T}(0.0), g, pos == ${I}(here + ${i}));`, '\n      ')}`
       : `let k = c0 + u.padLeft - yc * u.sW;
       ${each(cols, i => `acc${i} = acc${i} + select(${T}(0.0), g, k + ${i} >= 0 && k + ${i} < u.effW);`, '\n      ')}`;
     const store = (i: number) => e.store('dx', `dxBase + ${i} * u.Cv`, `acc${i}${mode === 'avg' ? ' * u.avgMul' : ''}`, 'd');
     return {
-      inputs: [{name: 'dy', type: 'f32', vec4: v4}, ...(mode === 'max' ? [{name: 'pos', type: 'i32' as const, vec4: v4}] : []), ...e.inputs],
+      inputs: [{name: 'dy', type: 'f32', vec4: v4}, ...(mode === 'max' ? [{name: 'pos', type: 'i32' as const, vec4: v4}] : []),
+               ...(mode === 'maxInline' ? [{name: 'x', type: 'f32' as const, vec4: v4}] : []), ...e.inputs],
       outputs: [{name: 'dx', type: e.outType, vec4: v4}],
       workgroupSize: [WORKGROUP, 1, 1],
       declarations: e.declarations,
@@ -294,7 +303,8 @@ export function poolGradProgram(name: string, info: Conv2DInfo, mode: 'max'|'avg
   ${each(cols, i => `var acc${i} = ${T}(0.0);`)}
   for (var yr = yrLo; yr <= yrHi; yr = yr + 1) {
     let dyRow = b * u.dySB + yr * u.dySR + d;${mode === 'max' ? `
-    let posRow = ((b * u.outH + yr) * u.outW) * u.Cv + d;` : ''}
+    let posRow = ((b * u.outH + yr) * u.outW) * u.Cv + d;` : mode === 'maxInline' ? `
+    let rC = yr * u.sH - u.padTop;` : ''}
     for (var yc = ycLo; yc <= ycHi; yc = yc + 1) {
       let g = dy[dyRow + yc * u.dySC];
       ${tap}

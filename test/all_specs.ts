@@ -14,6 +14,7 @@ import './matmul.spec.js';
 import './conv.spec.js';
 import './depthwise.spec.js';
 import './pool.spec.js';
+import './softmax_paths.spec.js';
 import './batchnorm.spec.js';
 import './image.spec.js';
 import './cpu_kernels.spec.js';

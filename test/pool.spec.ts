@@ -2,6 +2,8 @@
 // MaxPoolGrad, AvgPoolGrad, compared with tfjs-backend-cpu.
 import * as tf from '@tensorflow/tfjs-core';
 
+import {mpsgpu} from '../src/index.js';
+
 import {describeLazyAndEager, expectMatchesCpu, randomInts, randomValues} from './util.js';
 
 type Shape4 = [number, number, number, number];
@@ -251,6 +253,67 @@ describeLazyAndEager('2-D pooling: vec4 and scalar paths, special values, global
               tf.maxPool(big, [131, 129], 1, 'valid'), tf.avgPool(big, [131, 129], 1, 'valid'),
               tf.maxPool(xi, [45, 46], 1, 'valid')];
     }, 1e-3);
+  });
+});
+
+// MaxPoolGrad finds the window maxima in its gradient pass (one dispatch) for small float inputs on
+// a CPU adapter (kernels/pool_grad.ts, INLINE_MAX_LOADS), and records them in a positions pass
+// first otherwise: the same rule (first strict maximum, NaN never wins) on both paths.
+describeLazyAndEager('MaxPoolGrad: one pass (small inputs) and two passes', () => {
+  const cases: PoolCase[] = [
+    {x: [3, 7, 13, 5], f: 3, strides: 2, pad: 'same'},    // the kernel benchmark's odd case (one pass)
+    {x: [3, 7, 13, 8], f: 3, strides: 2, pad: 'same'},    // vec4
+    {x: [1, 6, 5, 4], f: 3, strides: 1, pad: 'same'},     // batch 1, stride 1
+    {x: [2, 5, 6, 3], f: 2, strides: 2, pad: 2},          // windows entirely in the padding
+    {x: [1, 7, 6, 3], f: [3, 2], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]]},
+    {x: [2, 20, 20, 8], f: 3, strides: 2, pad: 'same'},   // two passes
+    {x: [3, 15, 15, 5], f: 3, strides: 2, pad: 'valid'},  // two passes, scalar
+  ];
+  /** Values with NaN, ±inf and runs of ties. */
+  const special = (shape: Shape4, seed: number) => {
+    const v = randomValues(tf.util.sizeFromShape(shape), seed);
+    for (let i = 0; i < v.length; i += 7) v[i] = NaN;
+    for (let i = 3; i < v.length; i += 11) v[i] = -Infinity;
+    for (let i = 5; i < v.length; i += 13) v[i] = 1;
+    for (let i = 6; i < v.length; i += 13) v[i] = 1;
+    v[1] = Infinity;
+    return tf.tensor(v, shape) as tf.Tensor4D;
+  };
+  for (const c of cases) {
+    it(`${tag(c)}: distinct values, ties, NaN and ±inf, and the kernel directly`, async () => {
+      await expectMatchesCpu(() => {
+        const grad = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, c.f, c.strides, c.pad, c.rounding).square());
+        const x = special(c.x, 41);
+        const y = tf.maxPool(x, c.f, c.strides, c.pad, c.rounding);
+        const dy = t(y.shape, 42);
+        const kernel = tf.engine().runKernel('MaxPoolGrad', {dy, input: x, output: y},
+                                             {filterSize: c.f, strides: c.strides, pad: c.pad} as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return [grad(t(c.x, 43)), grad(ties(c.x, 44)), kernel];
+      }, 1e-3, tag(c));
+    });
+  }
+
+  it('takes one dispatch for a small float input on a CPU adapter, two for a large one or int32', async () => {
+    const cpu = /llvmpipe|lavapipe|swiftshader/i.test(JSON.stringify(mpsgpu.device().adapterInfo));
+    const dispatches = async (x: tf.Tensor4D) => {
+      const y = tf.maxPool(x, 3, 2, 'same');
+      const dy = t(y.shape, 45);
+      await Promise.all([y.data(), dy.data()]);
+      await mpsgpu.sync();
+      mpsgpu.resetStats();
+      const dx = tf.engine().runKernel('MaxPoolGrad', {dy, input: x, output: y}, {filterSize: 3, strides: 2, pad: 'same'}) as tf.Tensor;
+      await dx.data();
+      const n = mpsgpu.stats().dispatches;
+      tf.dispose([y, dy, dx]);
+      return n;
+    };
+    const small = t([3, 7, 13, 5], 46) as tf.Tensor4D;
+    const large = t([2, 20, 20, 8], 47) as tf.Tensor4D;
+    const ints = tf.tensor(randomInts(3 * 7 * 13 * 5, 48, -3, 3), [3, 7, 13, 5], 'int32') as tf.Tensor4D;
+    expect(await dispatches(small)).toBe(cpu ? 1 : 2);
+    expect(await dispatches(large)).toBe(2);
+    expect(await dispatches(ints)).toBe(2);
+    tf.dispose([small, large, ints]);
   });
 });
 
