@@ -251,7 +251,7 @@ export class MpsgpuBackend extends KernelBackend {
   private segmentBudget = -1;
   /** Segments flushed by the ramp since the last explicit flush. */
   private rampSegments = 0;
-  /** Submissions made before the ramp restarted (the in-flight cap counts only later ones). */
+  /** Submissions made before the ramp restarted (the in-flight cap lets one of them go). */
   private rampSubmitted = 0;
 
   private afterRecord() {
@@ -284,13 +284,14 @@ export class MpsgpuBackend extends KernelBackend {
     // submission completes), the segments of a repeated step would differ every time, each a new
     // plan with new pipelines. So they take one of 4 shapes.
     //
-    // Only this run's own submissions count (those since the ramp restarted, at the last read or
-    // explicit flush). The work a read leaves pending is submitted after the read's copy, and
-    // whether it is seen completed before the next step starts recording depends on the GPU's speed:
-    // counting it made the cuts, and so the plans and arenas, of some steps differ (InceptionV3 on
-    // the H200: 12 flushes instead of 13 now and then, each new plan's arenas allocated anew). It is
-    // one submission at most (the read waited for everything before its copy).
-    const inFlight = Math.min(this.runtime.numInFlight, this.runtime.submitted - this.rampSubmitted);
+    // One submission from before the ramp restarted (at the last read or explicit flush) is not
+    // counted. The work a read leaves pending is submitted after the read's copy, and whether it is
+    // seen completed before the next step starts recording depends on the GPU's speed: counting it
+    // made the cuts, and so the plans and arenas, of some steps differ (InceptionV3 on the H200: 12
+    // flushes instead of 13 now and then, each new plan's arenas allocated anew). Any further
+    // earlier ones count (flushes that did not wait: mpsgpu.flush(), synchronous reads).
+    const own = Math.min(this.runtime.numInFlight, this.runtime.submitted - this.rampSubmitted);
+    const inFlight = Math.max(own, this.runtime.numInFlight - 1);
     if (inFlight < flags.maxInFlight || fill >= 4) {
       this.flushGraph();
     } else {

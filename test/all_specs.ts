@@ -1,6 +1,7 @@
 // Every spec file of ours; shared by the Node and browser entries.
 import './backend.spec.js';
 import './fusion.spec.js';
+import './concat_fuzz.spec.js';
 import './arena.spec.js';
 import './plan_cache.spec.js';
 import './rematerialize.spec.js';

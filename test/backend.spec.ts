@@ -153,7 +153,7 @@ describe('mpsgpu backend', () => {
       tf.dispose([x, eye, y0, y1, y2, y3]);
     }));
 
-    it('submissions from before the last read or explicit flush do not count against the in-flight cap',
+    it('one submission from before the last read or explicit flush does not count against the in-flight cap',
        withFlags({MPSGPU_FLUSH_THRESHOLD: 10, MPSGPU_FLUSH_FIRST: 0, MPSGPU_MAX_IN_FLIGHT: 1, MPSGPU_REMATERIALIZE: false}, async () => {
       // Whether the work a read leaves pending is seen completed before the next step records
       // depends on the GPU's speed: counted, it would move the next step's cuts.
@@ -169,7 +169,21 @@ describe('mpsgpu backend', () => {
       for (let i = 0; i < 10; ++i) ys.push(tf.tidy(() => ys[ys.length - 1].matMul(eye)));
       expect(mpsgpu.stats().flushes).toBe(1, 'cut at the 10th node');
       expectClose(await ys[10].data(), await x.data());
-      tf.dispose([x, eye, ...ys]);
+      // Two explicit flushes that did not wait: one of them counts, and defers the cut to 20.
+      await mpsgpu.sync();
+      const zs = [tf.tidy(() => x.matMul(eye))];
+      mpsgpu.flush();
+      zs.push(tf.tidy(() => zs[0].matMul(eye)));
+      mpsgpu.flush();
+      expect(runtime.numInFlight).toBe(2, 'in flight');
+      mpsgpu.resetStats();
+      for (let i = 0; i < 10; ++i) zs.push(tf.tidy(() => zs[zs.length - 1].matMul(eye)));
+      expect(mpsgpu.stats().flushes).toBe(0, 'deferred past the 10th node');
+      await (runtime as unknown as {waitInFlightBelow(n: number): Promise<void>}).waitInFlightBelow(0);
+      for (let i = 0; i < 10; ++i) zs.push(tf.tidy(() => zs[zs.length - 1].matMul(eye)));
+      expect(mpsgpu.stats().flushes).toBe(1, 'cut at the 20th node');
+      expectClose(await zs[zs.length - 1].data(), await x.data());
+      tf.dispose([x, eye, ...ys, ...zs]);
     }));
 
     it('after a read, 8 segments are small, then they double (MPSGPU_FLUSH_FIRST)',

@@ -527,6 +527,14 @@ describe('fusion: producers of a concatenation write into its columns', () => {
     tf.dispose([...xs, ...ys]);
   });
 
+  it('a broadcasting producer (Tile over unit axes) is computed, not copied', async () => {
+    // Tile of [1, C] records a bare read of the smaller input: a broadcast, read per column.
+    const a = t([1, 4], 1), b = t([3, 4], 2), c = t([1, 3], 3), d = t([3, 5], 4);
+    await expectFused(() => tf.concat([tf.tile(a, [3, 1]), b], 1), 1, 'tile, vec4');
+    await expectFused(() => tf.concat([tf.tile(c, [3, 1]), d], 1), 1, 'tile, odd widths');
+    tf.dispose([a, b, c, d]);
+  });
+
   it('int32 and bool branches keep their types', async () => {
     const a = tf.tensor2d([1, -2, 3, 4, 5, -6], [2, 3], 'int32'), b = tf.tensor2d([7, 8, -9, 10], [2, 2], 'int32');
     await expectFused(() => tf.concat([a.abs(), b.mul(b)], 1), 2, 'int32');

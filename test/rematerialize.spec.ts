@@ -208,6 +208,22 @@ describe('mpsgpu virtual values', () => {
     tf.dispose([w1, w2, x, y]);
   }));
 
+  it('a value read back is computed before the pending readers recorded while it was virtual', async () => {
+    for (const fusion of [false, true]) {
+      await withFlags({MPSGPU_FUSION: fusion}, async () => {
+        const x = tf.tensor2d([1, -2, 3, -4, 5, -6], [2, 3]);
+        const v = x.neg(), w = x.exp();
+        // The flush makes v virtual (tfjs holds it); the transpose reads it, pending.
+        await w.data();
+        const r = v.transpose();
+        // Reading v records its computation: it must come before the transpose.
+        expect(Array.from(await v.data())).toEqual([-1, 2, -3, 4, -5, 6]);
+        expect(Array.from(await r.data())).toEqual([-1, 4, 2, -5, -3, 6], `fusion ${fusion}`);
+        tf.dispose([x, v, w, r]);
+      })();
+    }
+  });
+
   it('MPSGPU_REMATERIALIZE=false stores every held value', withFlags({...every(2), MPSGPU_REMATERIALIZE: false}, async () => {
     const x = tf.tensor(randomValues(256, 9));
     await upload(x);

@@ -23,9 +23,13 @@ export function copyBranch(start: number, inner: number, shape: number[], type: 
   return {start, inner, values: {expr: {kind: 'input', index: 0, type}, inputs: [{shape, type}], shape, uniforms: []}};
 }
 
-/** Whether `b` copies its one input (its values are that input, as read). */
+/** Whether `b` copies its one input: its values are that input read position for position. */
 export function isCopy(b: ConcatBranch): boolean {
-  return b.values.expr.kind === 'input' && b.values.inputs.length === 1 && b.values.uniforms.length === 0;
+  const v = b.values;
+  if (v.expr.kind !== 'input' || v.inputs.length !== 1 || v.uniforms.length !== 0 || v.inputs[0].view) return false;
+  // A broadcast (Tile over unit axes records a bare input of fewer elements) is no copy.
+  const s = v.inputs[0].shape;
+  return s.length === v.shape.length && s.every((n, d) => n === v.shape[d]);
 }
 
 /** Whether every branch can be computed four columns at a time (vec4 loads and stores). */

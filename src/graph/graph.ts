@@ -336,7 +336,14 @@ export class Graph {
     const v = data.virtual;
     if (v === null) return;
     data.virtual = null;
-    this.record({...v, outputs: [data]});
+    const node: Node = {...v, outputs: [data]};
+    this.record(node);
+    // A pending node recorded while the value was virtual may read it: compute it before the first.
+    const first = this.pending.findIndex(n => n !== node && n.inputs.includes(data));
+    if (first >= 0) {
+      this.pending.pop();
+      this.pending.splice(first, 0, node);
+    }
     // The pending node now keeps the inputs.
     for (const x of v.inputs) x.holds--;
   }
