@@ -11,10 +11,11 @@
 //                            [--budget S] [--min-reps M] [--interleave auto|on|off] [--quick] [--json out.json]
 //                            [--list cases.json] [--flags MPSGPU_FLAG=VALUE,…]
 //   (defaults: 10 reps × K = 5 executions, at most about S = 2 s of timed work per kernel and
-//    backend, at least M = 3 reps, K grown until a rep lasts ~50 ms; --quick: 9 reps × K = 1, K
-//    grown to ~25 ms: more, shorter rounds for the same time, so that a round's two reps see
-//    nearly the same load on a busy lavapipe machine. For a close case on a loaded machine,
-//    e.g. --reps 15 --min-reps 15: 15 rounds whatever the budget)
+//    backend, at least M = 3 reps, K grown until a rep lasts ~50 ms; --quick: 21 reps × K = 1, K
+//    grown to ~25 ms: more, shorter rounds, so that a round's two reps see nearly the same load on
+//    a busy lavapipe machine and the median of the rounds' ratios is steadier (with 9 rounds, a
+//    case of a 1.2-1.9 ratio fell to 0.75 in one run of five; single rounds range 0.5-2.3). For a
+//    close case, e.g. --reps 41 --min-reps 41: 41 rounds whatever the budget)
 //
 // --filter is a case-insensitive regular expression matched against "group kernel name"
 // (groups: ref, mnist, fitnet, inception, odd, stride, dilation, batch1, depthwise, matmul, misc).
@@ -130,7 +131,7 @@ function parseArgs(argv: string[]): Options {
       default: throw new Error(`unknown option ${argv[i]}`);
     }
   }
-  if (!opts.reps) opts.reps = opts.quick ? 9 : 10;
+  if (!opts.reps) opts.reps = opts.quick ? 21 : 10;
   if (!opts.inner) opts.inner = opts.quick ? 1 : 5;
   opts.repMs = opts.quick ? 25 : 50;
   opts.reps = Math.max(opts.reps, opts.minReps);
