@@ -110,7 +110,7 @@ export function concatProgram(name: string, outer: number, total: number, branch
     groups[groups.length - 1].push(b);
     count += k;
   }
-  const hook = {outer, inners: branches.map(b => b.inner), branches};
+  const hook = {outer, branches};
   if (groups.length === 1) return {...concatBranchesProgram(name, outer, total, branches, outType, vec), concat: hook};
   let next = 0;
   const parts: ProgramPart[] = groups.map(group => {

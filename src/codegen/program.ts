@@ -56,12 +56,11 @@ export interface ProgramPart {
 }
 
 /**
- * A concatenation into [outer, Σ inners]: its branches in column order, each reading its own
+ * A concatenation into [outer, Σ branches' inners]: its branches in column order, each reading its own
  * inputs, which are the node's in order (a recorded Concat: each branch a copy of one input).
  */
 export interface ConcatHook {
   outer: number;
-  inners: number[];
   branches: ConcatBranch[];
 }
 

@@ -58,7 +58,8 @@ function placed(b: ConcatBranch, start: number, k: number, outType: WgslScalar):
 }
 
 function absorbProducers(node: Node, limits: FusionLimits): {node: Node; producers: Node[]}|null {
-  const {outer, inners, branches: current} = node.program.concat!;
+  const {outer, branches: current} = node.program.concat!;
+  const inners = current.map(b => b.inner);
   const output = node.outputs[0];
   if (node.outputs.length !== 1 || output.dtype === 'complex64') return null;
   const outType = wgslType(output.dtype);

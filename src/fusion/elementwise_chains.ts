@@ -15,6 +15,8 @@ import {ElementwiseDesc, Program} from '../codegen/program.js';
 import {Uniform} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
+import {namesOf} from './rewrite.js';
+
 /** Expressions larger than this (operations) stay separate: one shader's size and compile time. */
 export const MAX_OPS = 256;
 
@@ -103,7 +105,7 @@ function absorbIntoReduction(consumer: Node, limits: FusionLimits): {node: Node;
 
 /** The node computing `producer` and `consumer` together (its program built under the group's name). */
 function grouped(producer: Node, consumer: Node, program: (name: string) => Program, inputs: TensorData[], outputs: TensorData[]): Node {
-  const names = [...(producer.fusedNames ?? [producer.program.name]), ...(consumer.fusedNames ?? [consumer.program.name])];
+  const names = [...namesOf(producer), ...namesOf(consumer)];
   return {
     program: program(groupName(names)),
     inputs,

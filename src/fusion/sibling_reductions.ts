@@ -13,6 +13,7 @@ import {Uniform} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
 import {FusionLimits, groupName, inputTable, rebuild, sameShape} from './elementwise_chains.js';
+import {namesOf} from './rewrite.js';
 
 /** How far back a reduction looks for siblings. */
 const WINDOW = 256;
@@ -97,7 +98,7 @@ function combine(parts: Part[], limits: FusionLimits): Node|null {
   const outputs = parts.flatMap(p => p.node.outputs);
   if (datas.length + outputs.length > limits.maxBuffers) return null;
   const program = parts[0].hook.combine(parts.map(p => p.hook.stage), {exprs, inputs, shape, uniforms});
-  const names = parts.flatMap(p => p.node.fusedNames ?? [p.node.program.name]);
+  const names = parts.flatMap(p => namesOf(p.node));
   return {
     program: {...program, name: groupName(names)},
     inputs: datas,

@@ -13,6 +13,7 @@ import {Uniform} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
 import {countOps, FusionLimits, groupName, inputTable, MAX_OPS, rebuild, sameShape} from './elementwise_chains.js';
+import {namesOf} from './rewrite.js';
 
 /** How far back a kernel looks for siblings: bounds the pass's time on long segments. */
 const WINDOW = 256;
@@ -93,7 +94,7 @@ function combine(node: Node, sibling: Node, limits: FusionLimits): Node|null {
   const uniforms: Uniform[] = [...a.uniforms, ...b.uniforms.map(u => ({...u, name: renameB(u.name)}))];
   const desc = {expr, inputs, outShape: a.outShape, outType: a.outType, uniforms, extraOutputs: extra};
   if (countOps(desc) > MAX_OPS) return null;
-  const names = [...(node.fusedNames ?? [node.program.name]), ...(sibling.fusedNames ?? [sibling.program.name])];
+  const names = [...namesOf(node), ...namesOf(sibling)];
   return {
     program: elementwiseProgram(groupName(names), expr, inputs, a.outShape, a.outType, uniforms, extra),
     inputs: datas,

@@ -12,6 +12,8 @@
 // field preceded by its count where its length varies, so that equal sequences mean equal segments;
 // program keys and the context enter as numbers interned one per distinct string.
 import type {Program} from '../codegen/program.js';
+import {namesOf} from '../fusion/rewrite.js';
+
 import type {Node, TensorData} from './graph.js';
 
 /**
@@ -130,7 +132,8 @@ function writeKey(nodes: Node[], context: string, f: Float64Array): SegmentKey|n
     const concat = p.concat;
     if (concat) {
       f[n++] = concat.outer;
-      n = putShape(f, n, concat.inners);
+      f[n++] = concat.branches.length;
+      for (const b of concat.branches) f[n++] = b.inner;
     }
     // A strided copy's map: fusion bakes it into a reader that reads through it.
     const view = p.stridedView;
@@ -201,7 +204,7 @@ export function planOf(segment: Node[], key: SegmentKey, result: Node[], needed:
     const source = index.get(n);
     if (source !== undefined) return {source, fused: null};
     return {source: -1, fused: {program: n.program, inputs: n.inputs.map(ref), outputs: n.outputs.map(ref),
-                                fusedFrom: n.fusedFrom ?? 1, fusedNames: n.fusedNames ?? [n.program.name]}};
+                                fusedFrom: n.fusedFrom ?? 1, fusedNames: namesOf(n)}};
   });
   return {nodes, needed: [...needed], groups, absorbed, arena: null};
 }
