@@ -6,6 +6,8 @@ import {backend_util, Concat, ConcatAttrs, KernelConfig, TensorInfo, util} from 
 
 import {MpsgpuBackend} from '../src/backend.js';
 import {concatProgram, concatVec4Able, copyBranch} from '../src/codegen/concat.js';
+import {Program} from '../src/codegen/program.js';
+import {cacheSet, shapeKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
 import {complexParts, makeComplex} from './Complex.js';
@@ -13,15 +15,28 @@ import {complexParts, makeComplex} from './Complex.js';
 /** Inputs one dispatch reads: with the output, the 8 storage buffers every adapter allows. */
 export const MAX_CONCAT_INPUTS = 7;
 
+/** Concat programs by rows and column widths (bounded with cacheSet): a training step's recur. */
+const concatPrograms = new Map<string, Program>();
+
+/** The program concatenating [outer, inners[k]] along axis 1. */
+function concatProgramOf(outer: number, inners: number[]): Program {
+  const key = outer + '|' + shapeKey(inners);
+  let program = concatPrograms.get(key);
+  if (program === undefined) {
+    const total = inners.reduce((a, c) => a + c, 0);
+    // 32-bit words whatever the dtype: one shader serves float32, int32 and bool.
+    let start = 0;
+    const branches = inners.map(inner => copyBranch((start += inner) - inner, inner, [outer, inner], 'u32'));
+    const vec = concatVec4Able(outer, total, inners) ? 4 : 1;
+    program = cacheSet(concatPrograms, key, concatProgram(Concat, outer, total, branches, 'u32', vec, MAX_CONCAT_INPUTS));
+  }
+  return program;
+}
+
 /** Concatenation of non-empty 2-D [outer, inner_i] tensors along axis 1: one node. */
 function concat2D(b: MpsgpuBackend, inputs: TensorInfo[], outer: number, dtype: TensorInfo['dtype']): TensorInfo {
   const inners = inputs.map(t => t.shape[1]);
-  const total = inners.reduce((a, c) => a + c, 0);
-  // 32-bit words whatever the dtype: one shader serves float32, int32 and bool.
-  let start = 0;
-  const branches = inners.map(inner => copyBranch((start += inner) - inner, inner, [outer, inner], 'u32'));
-  const vec = concatVec4Able(outer, total, inners) ? 4 : 1;
-  return b.runProgram(concatProgram(Concat, outer, total, branches, 'u32', vec, MAX_CONCAT_INPUTS), inputs, [outer, total], dtype);
+  return b.runProgram(concatProgramOf(outer, inners), inputs, [outer, inners.reduce((a, c) => a + c, 0)], dtype);
 }
 
 export function concatTensors(b: MpsgpuBackend, inputs: TensorInfo[], axis: number): TensorInfo {
