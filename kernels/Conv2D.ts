@@ -5,17 +5,14 @@ import {MpsgpuBackend} from '../src/backend.js';
 import {cacheSet, tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend, reshapeView} from '../src/kernel_util.js';
 
-import {Activation, assertFloat, assertOutShape, assertPositive, assertRank4, attrKey, checkActivation, checkedInfo,
-        Conv2DInfo, Epilogue, Shape4} from './conv_common.js';
+import {Activation, assertFloat, assertFloat4D, assertOutShape, assertPositive, attrKey, checkActivation,
+        checkedInfo, Conv2DInfo, Epilogue, FILTER_LAYOUT, Shape4} from './conv_common.js';
 import {conv2d} from './conv_gemm.js';
 
 export function conv2dInfo(kernel: string, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): Conv2DInfo {
   const {strides, pad, dilations, dimRoundingMode} = attrs;
   const dataFormat = attrs.dataFormat ?? 'NHWC';
-  assertRank4(kernel, 'x', x, dataFormat);
-  assertRank4(kernel, 'filter', filter, 'filterHeight, filterWidth, inChannels, outChannels');
-  assertFloat(kernel, 'x', x);
-  assertFloat(kernel, 'filter', filter);
+  assertFloat4D(kernel, ['x', x, dataFormat], ['filter', filter, FILTER_LAYOUT]);
   assertPositive(kernel, 'strides', strides);
   assertPositive(kernel, 'dilations', dilations);
   const info = backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations ?? 1, pad,

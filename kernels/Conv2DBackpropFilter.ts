@@ -4,7 +4,7 @@ import {backend_util, Conv2DBackpropFilter, Conv2DBackpropFilterAttrs, KernelCon
 import {tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo,
+import {assertDyCovers, assertFloat4D, assertOutShape, assertPositive, assertShape4, attrKey, checkedInfo,
         Shape4} from './conv_common.js';
 import {conv2dBackpropFilter} from './conv_gemm.js';
 
@@ -21,10 +21,7 @@ export const conv2DBackpropFilterConfig: KernelConfig = {
       '|' + attrKey(dimRoundingMode) + '|' + attrKey(dataFormat);
     // Checked once per key (shapes, dtypes and attributes only).
     const info = checkedInfo(key, () => {
-      assertRank4(k, 'x', x, dataFormat);
-      assertRank4(k, 'dy', dy, dataFormat);
-      assertFloat(k, 'x', x);
-      assertFloat(k, 'dy', dy);
+      assertFloat4D(k, ['x', x, dataFormat], ['dy', dy, dataFormat]);
       assertShape4(k, 'filterShape', filterShape);
       assertPositive(k, 'strides', strides);
       const info = backend_util.computeConv2DInfo(x.shape as Shape4, filterShape as Shape4, strides, 1, pad, dimRoundingMode,

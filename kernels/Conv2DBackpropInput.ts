@@ -4,8 +4,8 @@ import {backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs, KernelConfi
 import {tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo,
-        Shape4} from './conv_common.js';
+import {assertDyCovers, assertFloat4D, assertOutShape, assertPositive, assertShape4, attrKey, checkedInfo,
+        FILTER_LAYOUT, Shape4} from './conv_common.js';
 import {conv2dBackpropInput} from './conv_gemm.js';
 
 export const conv2DBackpropInputConfig: KernelConfig = {
@@ -21,10 +21,7 @@ export const conv2DBackpropInputConfig: KernelConfig = {
       '|' + attrKey(dimRoundingMode) + '|' + attrKey(dataFormat);
     // Checked once per key (shapes, dtypes and attributes only).
     const info = checkedInfo(key, () => {
-      assertRank4(k, 'dy', dy, dataFormat);
-      assertRank4(k, 'filter', filter, 'filterHeight, filterWidth, inChannels, outChannels');
-      assertFloat(k, 'dy', dy);
-      assertFloat(k, 'filter', filter);
+      assertFloat4D(k, ['dy', dy, dataFormat], ['filter', filter, FILTER_LAYOUT]);
       assertShape4(k, 'inputShape', inputShape);
       assertPositive(k, 'strides', strides);
       const info = backend_util.computeConv2DInfo(inputShape as Shape4, filter.shape as Shape4, strides, 1, pad, dimRoundingMode,

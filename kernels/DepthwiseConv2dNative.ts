@@ -9,8 +9,9 @@ import {cacheSet, deviceRecords, tensorKey} from '../src/codegen/shader.js';
 import {mpsgpuBackend} from '../src/kernel_util.js';
 
 import {checkedFusedConv} from './Conv2D.js';
-import {assertDyCovers, assertFloat, assertOutShape, assertPositive, assertRank4, assertShape4, attrKey, checkedInfo,
-        Conv2DInfo, epilogueRecordKey, Epilogue, forwardInputs, infoKey, Shape4} from './conv_common.js';
+import {assertDyCovers, assertFloat4D, assertOutShape, assertPositive, assertShape4,
+        attrKey, checkedInfo, Conv2DInfo, DEPTHWISE_FILTER_LAYOUT, Epilogue, epilogueRecordKey, forwardInputs,
+        infoKey, Shape4} from './conv_common.js';
 import {depthwiseBackpropInputProgram, depthwiseFilterPartialProgram, depthwiseForwardProgram, filterGradChunks, sumChunksProgram,
         vectorWidth} from './depthwise_programs.js';
 
@@ -58,10 +59,7 @@ function forward(kernel: string, inputs: Record<string, TensorInfo|undefined>, a
                  fused?: FusedDepthwiseConv2DAttrs): TensorInfo {
   const x = inputs.x!, filter = inputs.filter!;
   const check = () => {
-    assertRank4(kernel, 'x', x);
-    assertRank4(kernel, 'filter', filter, 'filterHeight, filterWidth, inChannels, channelMultiplier');
-    assertFloat(kernel, 'x', x);
-    assertFloat(kernel, 'filter', filter);
+    assertFloat4D(kernel, ['x', x], ['filter', filter, DEPTHWISE_FILTER_LAYOUT]);
     const info = depthwiseInfo(kernel, x.shape as Shape4, filter.shape as Shape4, attrs);
     assertOutShape(kernel, info);
     return info;
@@ -107,10 +105,7 @@ export const depthwiseConv2dNativeBackpropInputConfig: KernelConfig = {
     const a = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
     // Checked once per key (shapes, dtypes and attributes only).
     const info = checkedInfo(k + '|' + tensorKey(dy) + '|' + tensorKey(filter) + '|' + attrKey(a.inputShape) + '|' + geometryKey(a), () => {
-      assertRank4(k, 'dy', dy);
-      assertRank4(k, 'filter', filter, 'filterHeight, filterWidth, inChannels, channelMultiplier');
-      assertFloat(k, 'dy', dy);
-      assertFloat(k, 'filter', filter);
+      assertFloat4D(k, ['dy', dy], ['filter', filter, DEPTHWISE_FILTER_LAYOUT]);
       assertShape4(k, 'inputShape', a.inputShape);
       const info = depthwiseInfo(k, a.inputShape, filter.shape as Shape4, a);
       assertOutShape(k, info, 'dy');
@@ -133,10 +128,7 @@ export const depthwiseConv2dNativeBackpropFilterConfig: KernelConfig = {
     const a = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
     // Checked once per key (shapes, dtypes and attributes only).
     const info = checkedInfo(k + '|' + tensorKey(x) + '|' + tensorKey(dy) + '|' + attrKey(a.filterShape) + '|' + geometryKey(a), () => {
-      assertRank4(k, 'x', x);
-      assertRank4(k, 'dy', dy);
-      assertFloat(k, 'x', x);
-      assertFloat(k, 'dy', dy);
+      assertFloat4D(k, ['x', x], ['dy', dy]);
       assertShape4(k, 'filterShape', a.filterShape);
       const info = depthwiseInfo(k, x.shape as Shape4, a.filterShape, a);
       assertOutShape(k, info, 'dy');

@@ -34,6 +34,19 @@ export function assertFloat(kernel: string, name: string, t: TensorInfo): void {
   }
 }
 
+/** Filter layouts, as assertRank4 names them. */
+export const FILTER_LAYOUT = 'filterHeight, filterWidth, inChannels, outChannels';
+export const DEPTHWISE_FILTER_LAYOUT = 'filterHeight, filterWidth, inChannels, channelMultiplier';
+
+/** A convolution's tensor operands: [name, tensor, layout (default NHWC)]. */
+type Operand = [string, TensorInfo, string?];
+
+/** Each operand rank 4 in its layout, then each float32: every rank is checked before any dtype. */
+export function assertFloat4D(kernel: string, ...operands: Operand[]): void {
+  for (const [name, t, layout] of operands) assertRank4(kernel, name, t, layout);
+  for (const [name, t] of operands) assertFloat(kernel, name, t);
+}
+
 export function assertShape4(kernel: string, name: string, shape: unknown): asserts shape is Shape4 {
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every(d => Number.isInteger(d) && d >= 0)) {
     throw new Error(`${kernel}: attribute '${name}' must be a 4-D shape, got ${JSON.stringify(shape)}`);
