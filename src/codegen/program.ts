@@ -50,6 +50,11 @@ export interface Program {
   parts?: ProgramPart[];
 }
 
+/** The dispatches a program runs as (its parts, its repeats, or its own one). */
+export function dispatchesOf(p: Program): number {
+  return p.parts?.length ?? p.repeat?.count ?? 1;
+}
+
 export interface ProgramPart {
   program: Program;
   inputs: number[];

@@ -8,6 +8,7 @@
 // by further dispatches of the same node (Program.parts).
 import {ConcatBranch, concatProgram, concatVec4Able, copyBranch, isCopy} from '../codegen/concat.js';
 import {input, prologueReadable} from '../codegen/elementwise.js';
+import {dispatchesOf} from '../codegen/program.js';
 import {wgslType, WgslScalar} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
@@ -18,13 +19,11 @@ import {namesOf, PassResult, rewriteNodes} from './rewrite.js';
 export function fuseConcatProducers(nodes: Node[], needed: boolean[], limits: FusionLimits): PassResult {
   return rewriteNodes(nodes, needed, n => n.program.concat !== undefined, node => {
     const fused = absorbProducers(node, limits);
+    if (!fused) return null;
     // Dispatches saved: the producers', less any the concatenation itself now adds (more parts).
-    return fused && {node: fused.node, absorbed: fused.producers, saved: fused.producers.length + dispatchesOf(node) - dispatchesOf(fused.node)};
+    const saved = fused.producers.length + dispatchesOf(node.program) - dispatchesOf(fused.node.program);
+    return {node: fused.node, absorbed: fused.producers, saved};
   });
-}
-
-function dispatchesOf(node: Node): number {
-  return node.program.parts?.length ?? 1;
 }
 
 /**

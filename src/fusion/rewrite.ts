@@ -36,6 +36,11 @@ export function rewriteNodes(nodes: Node[], needed: boolean[], applies: (node: N
       absorbed += r.saved;
     }
   }
+  return withoutNodes(out, needed, gone, absorbed);
+}
+
+/** The segment `out` (with its `needed` flags) less the nodes in `gone`. */
+export function withoutNodes(out: Node[], needed: boolean[], gone: Set<Node>, absorbed: number): PassResult {
   const keep = out.map(n => !gone.has(n));
   return {nodes: out.filter((_, i) => keep[i]), needed: needed.filter((_, i) => keep[i]), absorbed};
 }

@@ -10,7 +10,7 @@ import {stridesOf} from '../codegen/shader.js';
 import type {Node, TensorData} from '../graph/graph.js';
 
 import {FusionLimits, groupName, sameShape} from './elementwise_chains.js';
-import {namesOf, PassResult} from './rewrite.js';
+import {namesOf, PassResult, withoutNodes} from './rewrite.js';
 
 /** Copies read through their views: `absorbed` counts them (each a dispatch saved). */
 export function fuseSliceViews(nodes: Node[], needed: boolean[], limits: FusionLimits): PassResult {
@@ -49,8 +49,7 @@ export function fuseSliceViews(nodes: Node[], needed: boolean[], limits: FusionL
     gone.add(copy);
     absorbed++;
   }
-  const keep = out.map(n => !gone.has(n));
-  return {nodes: out.filter((_, i) => keep[i]), needed: needed.filter((_, i) => keep[i]), absorbed};
+  return withoutNodes(out, needed, gone, absorbed);
 }
 
 /**

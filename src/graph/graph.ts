@@ -3,7 +3,7 @@
 // rest unrun.
 import {BackendValues, DataType, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {Program} from '../codegen/program.js';
+import {dispatchesOf, Program} from '../codegen/program.js';
 import {flags} from '../flags.js';
 import {fuseConcatProducers} from '../fusion/concat_producers.js';
 import {fuseElementwiseChains} from '../fusion/elementwise_chains.js';
@@ -192,7 +192,7 @@ export class Graph {
       const node = nodes[i];
       if (needed[i]) {
         this.encode(node, encoding);
-        record.dispatches += node.program.parts?.length ?? node.program.repeat?.count ?? 1;
+        record.dispatches += dispatchesOf(node.program);
       } else {
         stats.nodesSkipped++;
         record.skipped++;
