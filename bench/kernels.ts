@@ -484,10 +484,14 @@ async function trimPool(name: string): Promise<void> {
   }
 }
 
+/** The p-quantile of `xs`, interpolated between neighbours (p 0.5: the median). */
+function quantile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b), x = p * (s.length - 1), lo = Math.floor(x), hi = Math.ceil(x);
+  return s[lo] + (s[hi] - s[lo]) * (x - lo);
+}
+
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return quantile(xs, 0.5);
 }
 
 /**
@@ -694,23 +698,15 @@ async function timeCase(c: CaseSpec, names: string[], opts: Options, interleaved
 /** Blocks: the ratio of the medians, and of the quartiles (webgpu's q1 ÷ mpsgpu's q3, and q3 ÷ q1). */
 function blockRatio(webgpu: number[], mps: number[]): {ratio: number; q1: number; q3: number} | undefined {
   if (!webgpu.length || !mps.length) return undefined;
-  const q = (v: number[], p: number) => {
-    const s = [...v].sort((a, b) => a - b), x = p * (s.length - 1), lo = Math.floor(x), hi = Math.ceil(x);
-    return s[lo] + (s[hi] - s[lo]) * (x - lo);
-  };
-  return {ratio: median(webgpu) / median(mps), q1: q(webgpu, 0.25) / q(mps, 0.75), q3: q(webgpu, 0.75) / q(mps, 0.25)};
+  return {ratio: median(webgpu) / median(mps), q1: quantile(webgpu, 0.25) / quantile(mps, 0.75), q3: quantile(webgpu, 0.75) / quantile(mps, 0.25)};
 }
 
 /** Median and quartiles of the per-rep ratios webgpu ÷ mpsgpu (rep i of each: the same round). */
 function pairedRatio(webgpu: number[], mps: number[]): {ratio: number; q1: number; q3: number} | undefined {
   const n = Math.min(webgpu.length, mps.length);
   if (!n) return undefined;
-  const rs = Array.from({length: n}, (_, i) => webgpu[i] / mps[i]).sort((a, b) => a - b);
-  const at = (p: number) => {
-    const x = p * (n - 1), lo = Math.floor(x), hi = Math.ceil(x);
-    return rs[lo] + (rs[hi] - rs[lo]) * (x - lo);
-  };
-  return {ratio: median(rs), q1: at(0.25), q3: at(0.75)};
+  const rs = Array.from({length: n}, (_, i) => webgpu[i] / mps[i]);
+  return {ratio: median(rs), q1: quantile(rs, 0.25), q3: quantile(rs, 0.75)};
 }
 
 // TFLOP/s, or GB/s for memory-bound kernels (SI prefixes below those, 3 significant digits).
