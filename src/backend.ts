@@ -3,7 +3,7 @@
 import {backend_util, BackendTimingInfo, BackendValues, DataId, DataStorage, DataType, engine, KernelBackend, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {Program} from './codegen/program.js';
-import {MpsgpuDevice} from './device.js';
+import {isCpuAdapter, MpsgpuDevice} from './device.js';
 import {flags} from './flags.js';
 import {bytesPerElement, Graph, TensorData} from './graph/graph.js';
 import {Runtime} from './runtime/runtime.js';
@@ -23,7 +23,7 @@ export class MpsgpuBackend extends KernelBackend {
   constructor(readonly gpu: MpsgpuDevice) {
     super();
     this.data = new DataStorage(this, engine());
-    this.runtime = new Runtime(gpu.device, gpu.syncWaiter);
+    this.runtime = new Runtime(gpu.device, gpu.syncWaiter, isCpuAdapter(gpu));
     this.graph = new Graph(this.runtime);
     this.graph.variables = () => this.variableData();
   }

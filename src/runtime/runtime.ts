@@ -119,7 +119,15 @@ export class Runtime {
   /** The trie's nodes holding a group, oldest first. */
   private bindGroupOrder: GroupTrie[] = [];
 
-  constructor(readonly device: GPUDevice, readonly syncWaiter: SyncWaiter|null) {
+  /**
+   * @param staticUniformOffsets Bind each dispatch's uniform block at a fixed offset instead of a
+   *     dynamic one. For CPU adapters: lavapipe copies a descriptor set with dynamic offsets at every
+   *     dispatch into fresh memory, mapped and unmapped (with the TLB shootdown that costs across
+   *     threads): the tiny 3×7×13×5 max pool took 86–105 µs a dispatch that way and 48–51 µs with
+   *     fixed offsets (tfjs-backend-webgpu, whose uniforms are fixed: 99–113 µs). GPUs keep dynamic
+   *     offsets, so that a bind group serves its program wherever its block lands in a later flush.
+   */
+  constructor(readonly device: GPUDevice, readonly syncWaiter: SyncWaiter|null, readonly staticUniformOffsets = false) {
     this.pool = new BufferPool(device);
     this.uniformPool = new BufferPool(device, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     let caches = deviceCaches.get(device);
@@ -139,17 +147,17 @@ export class Runtime {
   }
 
   /** A bind group for these bindings, from the cache when it has one. */
-  bindGroup(layout: GPUBindGroupLayout, bindings: Binding[], uniform: {buffer: GPUBuffer; size: number}|null): GPUBindGroup {
+  bindGroup(layout: GPUBindGroupLayout, bindings: Binding[], uniform: Binding|null): GPUBindGroup {
     // Parts in order: the layout; per binding its buffer, its size (0: whole) and, if ranged, its
-    // offset; then the uniform buffer and block size, or null. Each part's kind follows from the
-    // ones before, so equal paths mean equal bindings.
+    // offset; then the uniform buffer, block size and offset (0 where offsets are dynamic), or null.
+    // Each part's kind follows from the ones before, so equal paths mean equal bindings.
     let node = trieChild(this.bindGroups, layout);
     for (let i = 0; i < bindings.length; ++i) {
       const b = bindings[i];
       node = trieChild(trieChild(node, b.buffer), b.size);
       if (b.size !== 0) node = trieChild(node, b.offset);
     }
-    node = uniform ? trieChild(trieChild(node, uniform.buffer), uniform.size) : trieChild(node, null);
+    node = uniform ? trieChild(trieChild(trieChild(node, uniform.buffer), uniform.size), uniform.offset) : trieChild(node, null);
     if (node.group) {
       stats.bindGroupsReused++;
       return node.group;
@@ -203,9 +211,8 @@ export class Runtime {
         entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'read-only-storage'}});
       }
       if (shader.hasUniforms) {
-        // A dynamic offset: the flush's uniform blocks share one buffer, and a bind group cached
-        // for these buffers serves the program wherever its block lands in a later flush.
-        entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'uniform', hasDynamicOffset: true}});
+        // The flush's uniform blocks share one buffer, each bound at its offset (see the constructor).
+        entries.push({binding: binding++, visibility: GPUShaderStage.COMPUTE, buffer: {type: 'uniform', hasDynamicOffset: !this.staticUniformOffsets}});
       }
       const layout = this.device.createBindGroupLayout({entries});
       const module = this.device.createShaderModule({code: shader.text, label: program.name});
@@ -428,8 +435,10 @@ export class Encoding {
       }
       if (!pass) pass = encoder.beginComputePass(timing ? {timestampWrites: timing.pass(perKernel ? c.program.name : null)} : undefined);
       pass.setPipeline(c.pipeline);
-      if (c.uniformBytes > 0) {
-        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.bindings, {buffer: uniformBuffer!, size: c.uniformBytes}), [c.uniformOffset]);
+      if (c.uniformBytes > 0 && this.runtime.staticUniformOffsets) {
+        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.bindings, {buffer: uniformBuffer!, offset: c.uniformOffset, size: c.uniformBytes}));
+      } else if (c.uniformBytes > 0) {
+        pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.bindings, {buffer: uniformBuffer!, offset: 0, size: c.uniformBytes}), [c.uniformOffset]);
       } else {
         pass.setBindGroup(0, this.runtime.bindGroup(c.layout, c.bindings, null));
       }
