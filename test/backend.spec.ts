@@ -1,8 +1,10 @@
 // Specs of the backend itself: laziness, flushes, memory, errors, reads, dtypes.
 import * as tf from '@tensorflow/tfjs-core';
 
+import {depthwiseForwardProgram} from '../kernels/depthwise_programs.js';
 import {mpsgpu} from '../src/index.js';
-import {bytesInGpu, randomValues, withFlags} from './util.js';
+import {Runtime} from '../src/runtime/runtime.js';
+import {bytesInGpu, expectClose, randomValues, withFlags} from './util.js';
 
 /** `from` · I · I · … (n products with the identity, n recorded GEMM nodes), intermediates disposed. */
 function productChain(from: tf.Tensor, n: number): tf.Tensor {
@@ -453,6 +455,59 @@ describe('mpsgpu backend', () => {
         for (let i = 0; i < 3; ++i) expectClose(await step(), expected);
       })();
       x.dispose();
+    });
+  });
+
+  describe('uniform offsets', () => {
+    // Reference depthwise convolution in float64 (NHWC, multiplier 1, no dilation).
+    function depthwise(x: Float32Array, xs: number[], w: Float32Array, f: number, info: tf.backend_util.Conv2DInfo): Float64Array {
+      const [n, h, wd, c] = xs, out = new Float64Array(n * info.outHeight * info.outWidth * c);
+      for (let b = 0; b < n; ++b) for (let r = 0; r < info.outHeight; ++r) for (let q = 0; q < info.outWidth; ++q) for (let d = 0; d < c; ++d) {
+        let sum = 0;
+        for (let i = 0; i < f; ++i) for (let j = 0; j < f; ++j) {
+          const xr = r * info.strideHeight - info.padInfo.top + i, xc = q * info.strideWidth - info.padInfo.left + j;
+          if (xr >= 0 && xr < h && xc >= 0 && xc < wd) sum += x[((b * h + xr) * wd + xc) * c + d] * w[(i * f + j) * c + d];
+        }
+        out[((b * info.outHeight + r) * info.outWidth + q) * c + d] = sum;
+      }
+      return out;
+    }
+
+    it('fixed and dynamic offsets give every dispatch its own block, also where blocks change places between flushes', async () => {
+      // Two programs of one flush have their blocks at offsets 0 and 256 of the uniform buffer; the
+      // next flush swaps them. A bind group cached at one offset and reused at the other would give
+      // the first program the second one's geometry. The backend's own mode (fixed offsets on CPU
+      // adapters, dynamic on GPUs) and the other one both run here, on a second runtime.
+      const own = (tf.backend() as unknown as {runtime: Runtime}).runtime;
+      const xs = [1, 7, 6, 4], f = 3;
+      const x = new Float32Array(randomValues(7 * 6 * 4, 31)), w = new Float32Array(randomValues(f * f * 4, 32));
+      const infos = [
+        tf.backend_util.computeConv2DInfo(xs as [number, number, number, number], [f, f, 4, 1], 1, 1, 'same', undefined, true),
+        tf.backend_util.computeConv2DInfo(xs as [number, number, number, number], [f, f, 4, 1], 2, 1, 'valid', undefined, true),
+      ];
+      const programs = infos.map((info, i) => depthwiseForwardProgram(`Depthwise${i}`, info));
+      const expected = infos.map(info => depthwise(x, xs, w, f, info));
+      for (const fixed of [own.staticUniformOffsets, !own.staticUniformOffsets]) {
+        const rt = fixed === own.staticUniformOffsets ? own : new Runtime(own.device, null, fixed);
+        const upload = (data: Float32Array) => {
+          const buffer = rt.pool.acquire(data.byteLength, false);
+          rt.device.queue.writeBuffer(buffer, 0, data);
+          return {buffer, offset: 0, size: 0};
+        };
+        const inputs = [upload(x), upload(w)];
+        const outputs = expected.map(e => ({buffer: rt.pool.acquire(4 * e.length, false), offset: 0, size: 0}));
+        for (const order of [[0, 1], [1, 0], [0, 1]]) {
+          const encoding = rt.beginEncoding();
+          for (const i of order) encoding.dispatch(programs[i], [outputs[i]], inputs);
+          encoding.submit();
+          for (const i of [0, 1]) {
+            const got = new Float32Array(await rt.read(outputs[i].buffer, 4 * expected[i].length));
+            expectClose(got, expected[i], 1e-5, `${fixed ? 'fixed' : 'dynamic'} offsets, order ${order}, program ${i}`);
+          }
+        }
+        for (const b of [...inputs, ...outputs]) rt.pool.release(b.buffer);
+        if (rt !== own) rt.dispose();
+      }
     });
   });
 

@@ -92,8 +92,12 @@ function trieRemove(node: GroupTrie) {
   }
 }
 
-/** Shader and pipeline caches live with the device: backends come and go (tfjs resets often). */
-const deviceCaches = new WeakMap<GPUDevice, {shaders: Map<string, ShaderEntry>; pipelines: Map<string, PipelineEntry>}>();
+/**
+ * Shader and pipeline caches live with the device: backends come and go (tfjs resets often). One
+ * pair per uniform binding mode (dynamic, fixed offsets), whose bind group layouts differ.
+ */
+interface DeviceCaches {shaders: Map<string, ShaderEntry>; pipelines: Map<string, PipelineEntry>}
+const deviceCaches = new WeakMap<GPUDevice, [DeviceCaches|null, DeviceCaches|null]>();
 
 export class Runtime {
   readonly pool: BufferPool;
@@ -130,11 +134,10 @@ export class Runtime {
   constructor(readonly device: GPUDevice, readonly syncWaiter: SyncWaiter|null, readonly staticUniformOffsets = false) {
     this.pool = new BufferPool(device);
     this.uniformPool = new BufferPool(device, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-    let caches = deviceCaches.get(device);
-    if (!caches) {
-      caches = {shaders: new Map(), pipelines: new Map()};
-      deviceCaches.set(device, caches);
-    }
+    let modes = deviceCaches.get(device);
+    if (!modes) deviceCaches.set(device, modes = [null, null]);
+    const mode = staticUniformOffsets ? 1 : 0;
+    const caches = modes[mode] ?? (modes[mode] = {shaders: new Map(), pipelines: new Map()});
     this.shaderText = caches.shaders;
     this.pipelines = caches.pipelines;
     this.dummy = device.createBuffer({size: 16, usage: GPUBufferUsage.STORAGE});
