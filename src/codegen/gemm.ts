@@ -38,6 +38,20 @@ export interface GemmTile {
 export const DIRECT_TILE: GemmTile = {bm: 4, bn: 4, bk: 4, tm: 4, tn: 4, direct: true};
 
 /**
+ * The direct tile lavapipe runs: 8 rows and 8 columns per invocation where the product has more
+ * than 4. llvmpipe loads every value lane by lane behind a branch (Mesa 25.0), ~10× the cost of a
+ * multiply-add, and an 8 × 8 block does 64 multiply-adds per 16 vec4 loads, twice a 4 × 4 block's
+ * 16 per 8. Products of fewer than 16 such blocks keep 4 × 4: their few invocations would leave
+ * most of llvmpipe's 8 lanes idle (the 27 × 5 filter gradient of the odd-size bench case: 0.37 →
+ * 0.43 ms). (SwiftShader keeps 4 × 4: its compiles of the loads in loops grow with the block.)
+ */
+function directTile(m: number, n: number, batch: number): GemmTile {
+  if (Math.ceil(m / 8) * Math.ceil(n / 8) * batch < 16) return DIRECT_TILE;
+  const bm = m > 4 ? 8 : 4, bn = n > 4 ? 8 : 4;
+  return {bm, bn, bk: 4, tm: bm, tn: bn, direct: true};
+}
+
+/**
  * How a GEMM reads one operand (A is M × K, B is K × N; "outer" is m for A, n for B). A load slot
  * reads 4 consecutive elements along `along`: (row, k..k+3) or (row..row+3, k).
  */
@@ -194,7 +208,7 @@ export function chooseSplits(spec: {m: number; n: number; k: number; batch: numb
   if (tile.direct) {
     // About 8 workgroups of 64 invocations (a CPU's threads), each split at least 1024 long (the
     // summing dispatch costs more than it saves below that on lavapipe).
-    const invocations = Math.ceil(spec.m / 4) * Math.ceil(spec.n / 4) * spec.batch;
+    const invocations = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
     return Math.max(1, Math.min(Math.ceil(512 / invocations), Math.floor(spec.k / 1024), 64));
   }
   const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
@@ -218,12 +232,13 @@ export function chooseSplits(spec: {m: number; n: number; k: number; batch: numb
 
 /** The GEMM as one or two programs. A second program (split-K sum + epilogue) when splits > 1. */
 export function gemmPrograms(spec: GemmSpec): {main: Program; sum: Program|null; splits: number; partialSize: number} {
-  const t = spec.tile ?? chooseTile(spec.m, spec.n, spec.k, spec.cpuAdapter, spec.batch);
+  const chosen = spec.tile ?? chooseTile(spec.m, spec.n, spec.k, spec.cpuAdapter, spec.batch);
+  const t = chosen.direct && !spec.compactLoads && !gemmTuning.tile ? directTile(spec.m, spec.n, spec.batch) : chosen;
   const splits = spec.splits ?? chooseSplits(spec, t);
   const kTiles = Math.max(1, Math.ceil(spec.k / t.bk));
   const kPerSplit = Math.ceil(kTiles / splits) * t.bk;
   const realSplits = Math.max(1, Math.ceil(spec.k / kPerSplit));
-  const main = t.direct ? directProgram(spec, realSplits, kPerSplit) : mainProgram(spec, t, realSplits, kPerSplit);
+  const main = t.direct ? directProgram(spec, t, realSplits, kPerSplit) : mainProgram(spec, t, realSplits, kPerSplit);
   if (realSplits === 1) return {main, sum: null, splits: 1, partialSize: 0};
   return {main, sum: sumProgram(spec, realSplits), splits: realSplits, partialSize: realSplits * spec.batch * spec.m * spec.n};
 }
@@ -314,11 +329,12 @@ function mainBuffers(spec: GemmSpec, partial: boolean): {inputs: BufferDecl[]; o
 }
 
 /**
- * The direct variant: invocation i computes the 4 × 4 block (4·bm.., 4·bn..) of one split, with
- * no workgroup memory and no barriers. Per step of 4 along K it loads a 4 × 4 block of each
- * operand (4 loads along k, or 4 loads of 4 rows) and does 16 vec4 multiply-adds.
+ * The direct variant: invocation i computes the block of t.bm × t.bn (4 or 8 each) at (m0, n0) of
+ * one split, as 4 × 4 sub-blocks, with no workgroup memory and no barriers. Per step of 4 along K
+ * it loads a 4 × 4 block of each operand per row group and per column group (4 loads along k, or 4
+ * loads of 4 rows) and does 16 vec4 multiply-adds per sub-block: the groups share their loads.
  */
-function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Program {
+function directProgram(spec: GemmSpec, t: GemmTile, splits: number, kPerSplit: number): Program {
   const partial = splits > 1;
   const acc = spec.acc;
   // Half precision as in the tiled program: f16 operands and accumulators, f32 at the store.
@@ -326,30 +342,33 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
   const v4 = half ? 'vec4<f16>' : `vec4<${acc}>`;
   const toCompute = (v: string) => (half ? `vec4<f16>(${v})` : v);
   const toAcc = (v: string) => (half ? `vec4<f32>(${v})` : v);
-  const key = `gemmDirect|${spec.compactLoads ? 'loop' : 'unrolled'}|${acc}|${half ? 'f16' : ''}|${partial ? 'partial' : extraKey(spec.out)}|A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|` +
+  const groupsM = t.bm / 4, groupsN = t.bn / 4;
+  const key = `gemmDirect|${t.bm}x${t.bn}|${spec.compactLoads ? 'loop' : 'unrolled'}|${acc}|${half ? 'f16' : ''}|${partial ? 'partial' : extraKey(spec.out)}|A:${spec.a.key}|B:${spec.b.key}|${spec.prologueKey}|${spec.kEnd ?? ''}|` +
     `${spec.declarations?.key ?? ''}|${spec.uniforms.map(u => u.name + u.type).join(',')}`;
-  const uniforms = geometryUniforms(spec, DIRECT_TILE, splits, kPerSplit);
+  const uniforms = geometryUniforms(spec, t, splits, kPerSplit);
   const shader = (): ShaderSpec => {
     const helpers = new Map<string, string>();
     const decls = [partial ? storePartialFunction(spec) : storeFunction(spec, helpers)];
     const setup: string[] = [], loads: string[] = [], step: string[] = [], unrolledLoads: string[] = [], advance: string[] = [];
-    // Along outer: Xv[i] = the block's 4 rows at k0 + i. Along k: Xv[i] = row i's 4 elements from
+    const arrays: string[] = [];
+    // Along outer: Xv[i] = the group's 4 rows at k0 + i. Along k: Xv[i] = row i's 4 elements from
     // k0. at(c): vec4 over the rows (columns for B) of element k0 + c. The loads are unrolled
     // (i = 0..3, each its own slot) or, with compactLoads, a loop with a uniform bound (u.four):
     // SwiftShader did not finish compiling them unrolled (32 inlined, branching scalar loads) in
     // 2 minutes; the loop (setups in the loop, no incremental state) ran 2-3× slower on lavapipe.
-    const operand = (which: 'A'|'B'): ((c: number) => string) => {
+    const operand = (which: 'A'|'B', group: number): ((c: number) => string) => {
       const op = which === 'A' ? spec.a : spec.b;
-      const base = which === 'A' ? 'm0' : 'n0';
+      const base = `(${which === 'A' ? 'm0' : 'n0'} + ${4 * group}u)`;
       if (op.kInit && !op.loadDirect) throw new Error(`gemm: operand ${op.key} has incremental loads but no loadDirect`);
       const load = op.loadDirect ?? op.load;
-      const v = `${which}v`;
+      const v = `${which}v${group}`;
+      arrays.push(`var ${v}: array<${v4}, 4>;`);
       if (!spec.compactLoads) {
         // Unrolled: slot i has its own setup and, where the operand has it, incremental k state
         // advanced by 4 per step (no divisions per load; llvmpipe runs integer division per lane).
         const incremental = op.kInit !== undefined && op.kAdvance !== undefined;
         for (let i = 0; i < 4; ++i) {
-          const s = `${which}${i}`;
+          const s = `${which}${group}_${i}`;
           const row = op.along === 'outer' ? base : `(${base} + ${i}u)`;
           const k = op.along === 'outer' ? `(k0 + ${i}u)` : 'k0';
           setup.push(op.setup(row, s));
@@ -361,42 +380,55 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
         }
         return op.along === 'outer' ? c => `${v}[${c}]` : c => `${v4}(${[0, 1, 2, 3].map(r => `${v}[${r}][${c}]`).join(', ')})`;
       }
+      const s = `${which}${group}`;
       if (op.along === 'outer') {
-        setup.push(op.setup(base, which));
-        loads.push(`${v}[i] = ${toCompute(load(base, '(k0 + i)', which))};`);
+        setup.push(op.setup(base, s));
+        loads.push(`${v}[i] = ${toCompute(load(base, '(k0 + i)', s))};`);
         return c => `${v}[${c}]`;
       }
       const row = `(${base} + i)`;
       loads.push(`{
-        ${op.setup(row, which)}
-        ${v}[i] = ${toCompute(load(row, 'k0', which))};
+        ${op.setup(row, s)}
+        ${v}[i] = ${toCompute(load(row, 'k0', s))};
       }`);
       return c => `${v4}(${[0, 1, 2, 3].map(r => `${v}[${r}][${c}]`).join(', ')})`;
     };
-    const aAt = operand('A'), bAt = operand('B');
-    for (let c = 0; c < 4; ++c) {
-      step.push(`let bk${c} = ${bAt(c)};`, `let ak${c} = ${aAt(c)};`);
+    const range = (n: number) => Array.from({length: n}, (_, i) => i);
+    const aAt = range(groupsM).map(g => operand('A', g)), bAt = range(groupsN).map(g => operand('B', g));
+    // Accumulator c{gm}_{r}_{gn}: row 4·gm + r, columns 4·gn.. of the block.
+    const accs: string[] = [], finish: string[] = [];
+    const storeArgs = (spec.out.params ?? []).map(p => `, ${p}`).join('');
+    for (const gm of range(groupsM)) {
       for (let r = 0; r < 4; ++r) {
-        step.push(acc === 'f32' || half ? `c${r} = fma(${v4}(ak${c}[${r}]), bk${c}, c${r});` : `c${r} = c${r} + ${v4}(ak${c}[${r}]) * bk${c};`);
+        for (const gn of range(groupsN)) {
+          const c = `c${gm}_${r}_${gn}`, m = `m0 + ${4 * gm + r}u`, n = `n0 + ${4 * gn}u`;
+          accs.push(`var ${c} = ${v4}();`);
+          finish.push(partial ? `storePartial(${m}, ${n}, ${toAcc(c)}, pOff);` : `storeOut(${m}, ${n}, ${toAcc(c)}, outOff${storeArgs});`);
+        }
       }
     }
-    const storeArgs = (spec.out.params ?? []).map(p => `, ${p}`).join('');
-    const finish = [0, 1, 2, 3].map(r => (partial ? `storePartial(m0 + ${r}u, n0, ${toAcc(`c${r}`)}, pOff);`
-      : `storeOut(m0 + ${r}u, n0, ${toAcc(`c${r}`)}, outOff${storeArgs});`));
+    for (let kc = 0; kc < 4; ++kc) {
+      for (const gn of range(groupsN)) step.push(`let b${gn}_${kc} = ${bAt[gn](kc)};`);
+      for (const gm of range(groupsM)) step.push(`let a${gm}_${kc} = ${aAt[gm](kc)};`);
+      for (const gm of range(groupsM)) {
+        for (let r = 0; r < 4; ++r) {
+          for (const gn of range(groupsN)) {
+            const c = `c${gm}_${r}_${gn}`, a = `${v4}(a${gm}_${kc}[${r}])`, b = `b${gn}_${kc}`;
+            step.push(acc === 'f32' || half ? `${c} = fma(${a}, ${b}, ${c});` : `${c} = ${c} + ${a} * ${b};`);
+          }
+        }
+      }
+    }
     return {
       f16: half,
       ...mainBuffers(spec, partial),
       workgroupSize: [64, 1, 1],
       declarations: [...helpers.values(), spec.declarations?.text ?? '', spec.a.decls ?? '', spec.b.decls ?? '', ...decls].join('\n'),
       body: `
-  ${tilePlacement(spec, 'flatId', DIRECT_TILE)}
+  ${tilePlacement(spec, 'flatId', t)}
   ${setup.join('\n  ')}
-  var c0 = ${v4}();
-  var c1 = ${v4}();
-  var c2 = ${v4}();
-  var c3 = ${v4}();
-  var Av: array<${v4}, 4>;
-  var Bv: array<${v4}, 4>;
+  ${accs.join('\n  ')}
+  ${arrays.join('\n  ')}
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + 4u) {
     ${spec.compactLoads
       ? `for (var i = 0u; i < u.four; i = i + 1u) {
@@ -409,7 +441,7 @@ function directProgram(spec: GemmSpec, splits: number, kPerSplit: number): Progr
   ${finish.join('\n  ')}`,
     };
   };
-  const count = Math.ceil(spec.m / 4) * Math.ceil(spec.n / 4) * spec.batch * splits;
+  const count = Math.ceil(spec.m / t.bm) * Math.ceil(spec.n / t.bn) * spec.batch * splits;
   const loopBound: Uniform[] = spec.compactLoads ? [{name: 'four', type: 'u32', value: 4}] : [];
   return {name: spec.name, key, shader, uniforms: [...uniforms, ...loopBound, ...spec.uniforms], dispatch: dispatch1D(count, 64)};
 }
