@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {depthwiseForwardProgram} from '../kernels/depthwise_programs.js';
 import {mpsgpu} from '../src/index.js';
 import {Runtime} from '../src/runtime/runtime.js';
-import {bytesInGpu, expectClose, randomValues, withFlags} from './util.js';
+import {bytesInGpu, expectClose as expectWithin, randomValues, withFlags} from './util.js';
 
 /** `from` · I · I · … (n products with the identity, n recorded GEMM nodes), intermediates disposed. */
 function productChain(from: tf.Tensor, n: number): tf.Tensor {
@@ -491,7 +491,7 @@ describe('mpsgpu backend', () => {
         const rt = fixed === own.staticUniformOffsets ? own : new Runtime(own.device, null, fixed);
         const upload = (data: Float32Array) => {
           const buffer = rt.pool.acquire(data.byteLength, false);
-          rt.device.queue.writeBuffer(buffer, 0, data);
+          rt.device.queue.writeBuffer(buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
           return {buffer, offset: 0, size: 0};
         };
         const inputs = [upload(x), upload(w)];
@@ -502,7 +502,7 @@ describe('mpsgpu backend', () => {
           encoding.submit();
           for (const i of [0, 1]) {
             const got = new Float32Array(await rt.read(outputs[i].buffer, 4 * expected[i].length));
-            expectClose(got, expected[i], 1e-5, `${fixed ? 'fixed' : 'dynamic'} offsets, order ${order}, program ${i}`);
+            expectWithin(got, expected[i], 1e-5, `${fixed ? 'fixed' : 'dynamic'} offsets, order ${order}, program ${i}`);
           }
         }
         for (const b of [...inputs, ...outputs]) rt.pool.release(b.buffer);
