@@ -205,13 +205,13 @@ export function gemmIsDirect(m: number, n: number, k: number, cpuAdapter: boolea
 export function chooseSplits(spec: {m: number; n: number; k: number; batch: number; cpuAdapter?: boolean; a?: GemmOperand; b?: GemmOperand},
                              tile: GemmTile): number {
   if (gemmTuning.splits) return gemmTuning.splits;
+  // Tiles of the output: workgroups, or the direct variant's invocations.
+  const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
   if (tile.direct) {
     // About 8 workgroups of 64 invocations (a CPU's threads), each split at least 1024 long (the
     // summing dispatch costs more than it saves below that on lavapipe).
-    const invocations = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
-    return Math.max(1, Math.min(Math.ceil(512 / invocations), Math.floor(spec.k / 1024), 64));
+    return Math.max(1, Math.min(Math.ceil(512 / groups), Math.floor(spec.k / 1024), 64));
   }
-  const groups = Math.ceil(spec.m / tile.bm) * Math.ceil(spec.n / tile.bn) * spec.batch;
   // A CPU adapter has a few cores: split only so that there are a handful of workgroups.
   if (spec.cpuAdapter) return spec.k < 2048 || groups >= 8 ? 1 : Math.min(Math.ceil(8 / groups), Math.floor(spec.k / (4 * tile.bk)));
   // A handful of workgroups each walking the whole reduction through gathers (the 45 × 3 × 273

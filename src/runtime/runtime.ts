@@ -127,8 +127,8 @@ export class Runtime {
    * @param staticUniformOffsets Bind each dispatch's uniform block at a fixed offset instead of a
    *     dynamic one. For CPU adapters: lavapipe copies a descriptor set with dynamic offsets at every
    *     dispatch into fresh memory, mapped and unmapped (with the TLB shootdown that costs across
-   *     threads): the tiny 3×7×13×5 max pool took 86–105 µs a dispatch that way and 48–51 µs with
-   *     fixed offsets (tfjs-backend-webgpu, whose uniforms are fixed: 99–113 µs). GPUs keep dynamic
+   *     threads): the tiny 3×7×13×5 max pool took 86–105 µs a dispatch that way and 48–56 µs with
+   *     fixed offsets (tfjs-backend-webgpu, whose uniforms are fixed: 99–117 µs). GPUs keep dynamic
    *     offsets, so that a bind group serves its program wherever its block lands in a later flush.
    */
   constructor(readonly device: GPUDevice, readonly syncWaiter: SyncWaiter|null, readonly staticUniformOffsets = false) {
@@ -152,15 +152,20 @@ export class Runtime {
   /** A bind group for these bindings, from the cache when it has one. */
   bindGroup(layout: GPUBindGroupLayout, bindings: Binding[], uniform: Binding|null): GPUBindGroup {
     // Parts in order: the layout; per binding its buffer, its size (0: whole) and, if ranged, its
-    // offset; then the uniform buffer, block size and offset (0 where offsets are dynamic), or null.
-    // Each part's kind follows from the ones before, so equal paths mean equal bindings.
+    // offset; then the uniform buffer, block size and, at fixed offsets, the offset; or null. Each
+    // part's kind follows from the ones before, so equal paths mean equal bindings.
     let node = trieChild(this.bindGroups, layout);
     for (let i = 0; i < bindings.length; ++i) {
       const b = bindings[i];
       node = trieChild(trieChild(node, b.buffer), b.size);
       if (b.size !== 0) node = trieChild(node, b.offset);
     }
-    node = uniform ? trieChild(trieChild(trieChild(node, uniform.buffer), uniform.size), uniform.offset) : trieChild(node, null);
+    if (uniform) {
+      node = trieChild(trieChild(node, uniform.buffer), uniform.size);
+      if (this.staticUniformOffsets) node = trieChild(node, uniform.offset);
+    } else {
+      node = trieChild(node, null);
+    }
     if (node.group) {
       stats.bindGroupsReused++;
       return node.group;
